@@ -1,0 +1,171 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/duo-go/duo/internal/gemm"
+	"github.com/duo-go/duo/internal/parallel"
+)
+
+// Rotary holds the cos/sin tables of rotary position embeddings for
+// sequences of up to L positions and head dimension d (base 10000,
+// inv_freq_j = base^(-2j/d), "rotate-half" convention).
+type Rotary struct {
+	L, D     int
+	cos, sin []float32 // (L, d/2)
+}
+
+// NewRotary builds the tables.
+func NewRotary(L, d int, base float64) *Rotary {
+	h := d / 2
+	r := &Rotary{L: L, D: d, cos: make([]float32, L*h), sin: make([]float32, L*h)}
+	for p := 0; p < L; p++ {
+		for j := 0; j < h; j++ {
+			invFreq := float32(math.Pow(base, -float64(2*j)/float64(d)))
+			a := float64(float32(p) * invFreq)
+			r.cos[p*h+j] = float32(math.Cos(a))
+			r.sin[p*h+j] = float32(math.Sin(a))
+		}
+	}
+	return r
+}
+
+// Apply rotates the q and k parts of a packed qkv tensor (B, L, 3*H*d),
+// laid out [q | k | v] with heads of size d, and returns a new tensor (v is
+// copied unchanged). inverse applies the opposite rotation, which is the
+// backward of Apply.
+func (r *Rotary) Apply(qkv *Tensor, heads int, inverse bool) *Tensor {
+	if qkv.Rank() != 3 || qkv.shape[2] != 3*heads*r.D || qkv.shape[1] > r.L {
+		panic(fmt.Sprintf("tensor: rotary of %v with %d heads of %d (max length %d)", qkv.shape, heads, r.D, r.L))
+	}
+	B, L, W := qkv.shape[0], qkv.shape[1], qkv.shape[2]
+	out := qkv.Clone()
+	h := r.D / 2
+	sign := float32(1)
+	if inverse {
+		sign = -1
+	}
+	parallel.For(B*L, 16, func(lo, hi int) {
+		for bl := lo; bl < hi; bl++ {
+			p := bl % L
+			cs, sn := r.cos[p*h:(p+1)*h], r.sin[p*h:(p+1)*h]
+			row := out.data[bl*W : bl*W+2*heads*r.D] // q and k heads
+			for off := 0; off < len(row); off += r.D {
+				x1, x2 := row[off:off+h], row[off+h:off+r.D]
+				for j := 0; j < h; j++ {
+					c, s := cs[j], sign*sn[j]
+					a, b := x1[j], x2[j]
+					x1[j] = a*c - b*s
+					x2[j] = b*c + a*s
+				}
+			}
+		}
+	})
+	return out
+}
+
+// Attention computes multi-head scaled dot-product attention from a packed
+// qkv tensor (B, L, 3*H*d) laid out [q | k | v], returning the heads
+// concatenated, (B, L, H*d), and the per-row log-sum-exp of the scores
+// (B, H, L) that AttentionBackward needs. Only one head's L x L score matrix
+// per worker exists at a time.
+func Attention(qkv *Tensor, heads int, causal bool) (out, lse *Tensor) {
+	B, L, d := attnDims(qkv, heads)
+	D := heads * d
+	out = New(B, L, D)
+	lse = New(B, heads, L)
+	scale := float32(1 / math.Sqrt(float64(d)))
+	parallel.For(B*heads, 1, func(lo, hi int) {
+		s := make([]float32, L*L)
+		for bh := lo; bh < hi; bh++ {
+			b, h := bh/heads, bh%heads
+			q, k, v := qkvHead(qkv, b, h, L, D, d)
+			// S = scale * Q K^T, masked, then softmax rows in place.
+			gemm.Sgemm(false, true, L, L, d, scale, q, 3*D, k, 3*D, 0, s, L)
+			ls := lse.data[bh*L : (bh+1)*L]
+			for i := 0; i < L; i++ {
+				row := s[i*L : (i+1)*L]
+				if causal {
+					for j := i + 1; j < L; j++ {
+						row[j] = float32(math.Inf(-1))
+					}
+				}
+				m := rowLSE(row)
+				ls[i] = m
+				for j, x := range row {
+					row[j] = float32(math.Exp(float64(x - m)))
+				}
+			}
+			o := out.data[b*L*D+h*d:]
+			gemm.Sgemm(false, false, L, d, L, 1, s, L, v, 3*D, 0, o, D)
+		}
+	})
+	return out, lse
+}
+
+// AttentionBackward returns d qkv given the upstream gradient g (B, L, H*d),
+// the forward output and its log-sum-exp. Scores are recomputed per head.
+func AttentionBackward(g, qkv, out, lse *Tensor, heads int, causal bool) *Tensor {
+	B, L, d := attnDims(qkv, heads)
+	D := heads * d
+	dqkv := New(qkv.shape...)
+	scale := float32(1 / math.Sqrt(float64(d)))
+	parallel.For(B*heads, 1, func(lo, hi int) {
+		p := make([]float32, L*L)
+		dp := make([]float32, L*L)
+		for bh := lo; bh < hi; bh++ {
+			b, h := bh/heads, bh%heads
+			q, k, v := qkvHead(qkv, b, h, L, D, d)
+			dq, dk, dv := qkvHead(dqkv, b, h, L, D, d)
+			gh := g.data[b*L*D+h*d:]
+			oh := out.data[b*L*D+h*d:]
+			// P = exp(scale Q K^T - lse), masked.
+			gemm.Sgemm(false, true, L, L, d, scale, q, 3*D, k, 3*D, 0, p, L)
+			ls := lse.data[bh*L : (bh+1)*L]
+			for i := 0; i < L; i++ {
+				row := p[i*L : (i+1)*L]
+				for j := range row {
+					if causal && j > i {
+						row[j] = 0
+						continue
+					}
+					row[j] = float32(math.Exp(float64(row[j] - ls[i])))
+				}
+			}
+			// dV = P^T dO; dP = dO V^T.
+			gemm.Sgemm(true, false, L, d, L, 1, p, L, gh, D, 0, dv, 3*D)
+			gemm.Sgemm(false, true, L, L, d, 1, gh, D, v, 3*D, 0, dp, L)
+			// dS = P * (dP - rowsum(dO * O)), times the score scale.
+			for i := 0; i < L; i++ {
+				var di float32
+				gi, oi := gh[i*D:i*D+d], oh[i*D:i*D+d]
+				for j := range gi {
+					di += gi[j] * oi[j]
+				}
+				pr, dr := p[i*L:(i+1)*L], dp[i*L:(i+1)*L]
+				for j := range pr {
+					dr[j] = scale * pr[j] * (dr[j] - di)
+				}
+			}
+			// dQ = dS K; dK = dS^T Q.
+			gemm.Sgemm(false, false, L, d, L, 1, dp, L, k, 3*D, 0, dq, 3*D)
+			gemm.Sgemm(true, false, L, d, L, 1, dp, L, q, 3*D, 0, dk, 3*D)
+		}
+	})
+	return dqkv
+}
+
+func attnDims(qkv *Tensor, heads int) (B, L, d int) {
+	if qkv.Rank() != 3 || heads <= 0 || qkv.shape[2]%(3*heads) != 0 {
+		panic(fmt.Sprintf("tensor: attention of %v with %d heads", qkv.shape, heads))
+	}
+	return qkv.shape[0], qkv.shape[1], qkv.shape[2] / (3 * heads)
+}
+
+// qkvHead returns the strided views (leading dimension 3D) of head h of
+// sequence b: q, k and v each start at their column offset.
+func qkvHead(t *Tensor, b, h, L, D, d int) (q, k, v []float32) {
+	base := b*L*3*D + h*d
+	return t.data[base:], t.data[base+D:], t.data[base+2*D:]
+}

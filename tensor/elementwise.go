@@ -1,0 +1,224 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/duo-go/duo/internal/parallel"
+)
+
+// BroadcastShape returns the NumPy broadcast of two shapes.
+func BroadcastShape(a, b []int) ([]int, error) {
+	n := max(len(a), len(b))
+	out := make([]int, n)
+	for i := 0; i < n; i++ {
+		da, db := 1, 1
+		if j := len(a) - n + i; j >= 0 {
+			da = a[j]
+		}
+		if j := len(b) - n + i; j >= 0 {
+			db = b[j]
+		}
+		switch {
+		case da == db, db == 1:
+			out[i] = da
+		case da == 1:
+			out[i] = db
+		default:
+			return nil, fmt.Errorf("shapes %v and %v do not broadcast", a, b)
+		}
+	}
+	return out, nil
+}
+
+// bstrides returns the element strides of shape aligned to out, with 0 on
+// broadcast dimensions.
+func bstrides(shape, out []int) []int {
+	st := make([]int, len(out))
+	s := 1
+	for i := len(out) - 1; i >= 0; i-- {
+		j := len(shape) - len(out) + i
+		if j < 0 {
+			continue
+		}
+		if shape[j] != 1 {
+			st[i] = s
+		}
+		s *= shape[j]
+	}
+	return st
+}
+
+// forRows walks out's last-dimension rows and calls fn with the offsets of
+// the row in out, a and b and the strides (0 or 1) of a and b along the row.
+func forRows(out, sa, sb []int, fn func(o, ia, ib int)) {
+	nd := len(out)
+	if nd == 0 {
+		fn(0, 0, 0)
+		return
+	}
+	rows := 1
+	for _, d := range out[:nd-1] {
+		rows *= d
+	}
+	idx := make([]int, nd)
+	ia, ib := 0, 0
+	for r := 0; r < rows; r++ {
+		fn(r*out[nd-1], ia, ib)
+		for d := nd - 2; d >= 0; d-- {
+			idx[d]++
+			ia += sa[d]
+			ib += sb[d]
+			if idx[d] < out[d] {
+				break
+			}
+			ia -= sa[d] * out[d]
+			ib -= sb[d] * out[d]
+			idx[d] = 0
+		}
+	}
+}
+
+// binary applies f elementwise with NumPy broadcasting.
+func binary(op string, a, b *Tensor, f func(x, y float32) float32) *Tensor {
+	if SameShape(a, b) {
+		out := New(a.shape...)
+		o, x, y := out.data, a.data, b.data[:len(a.data)]
+		parallel.For(len(o), 1<<15, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				o[i] = f(x[i], y[i])
+			}
+		})
+		return out
+	}
+	shape, err := BroadcastShape(a.shape, b.shape)
+	if err != nil {
+		panic("tensor: " + op + ": " + err.Error())
+	}
+	out := New(shape...)
+	sa, sb := bstrides(a.shape, shape), bstrides(b.shape, shape)
+	n := 1
+	if len(shape) > 0 {
+		n = shape[len(shape)-1]
+	}
+	ka, kb := 1, 1
+	if len(shape) > 0 {
+		ka, kb = sa[len(shape)-1], sb[len(shape)-1]
+	}
+	forRows(shape, sa, sb, func(o, ia, ib int) {
+		for j := 0; j < n; j++ {
+			out.data[o+j] = f(a.data[ia+j*ka], b.data[ib+j*kb])
+		}
+	})
+	return out
+}
+
+// Add returns a + b with broadcasting.
+func Add(a, b *Tensor) *Tensor { return binary("add", a, b, func(x, y float32) float32 { return x + y }) }
+
+// Sub returns a - b with broadcasting.
+func Sub(a, b *Tensor) *Tensor { return binary("sub", a, b, func(x, y float32) float32 { return x - y }) }
+
+// Mul returns a * b with broadcasting.
+func Mul(a, b *Tensor) *Tensor { return binary("mul", a, b, func(x, y float32) float32 { return x * y }) }
+
+// Div returns a / b with broadcasting.
+func Div(a, b *Tensor) *Tensor { return binary("div", a, b, func(x, y float32) float32 { return x / y }) }
+
+// ReduceTo sums g over the dimensions that were broadcast to produce it from
+// a tensor of the given shape (the backward of broadcasting).
+func ReduceTo(g *Tensor, shape []int) *Tensor {
+	if equalInts(g.shape, shape) {
+		return g
+	}
+	out := New(shape...)
+	so := bstrides(shape, g.shape)
+	nd := len(g.shape)
+	n, k := g.shape[nd-1], so[nd-1]
+	forRows(g.shape, so, so, func(o, io, _ int) {
+		row := g.data[o : o+n]
+		if k == 0 {
+			var s float32
+			for _, v := range row {
+				s += v
+			}
+			out.data[io] += s
+			return
+		}
+		axpy(1, row, out.data[io:io+n])
+	})
+	return out
+}
+
+// Map returns f applied to every element.
+func Map(a *Tensor, f func(float32) float32) *Tensor {
+	out := New(a.shape...)
+	x, o := a.data, out.data
+	parallel.For(len(o), 1<<14, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			o[i] = f(x[i])
+		}
+	})
+	return out
+}
+
+// Map2 returns f(a_i, b_i) for two tensors of the same shape.
+func Map2(a, b *Tensor, f func(x, y float32) float32) *Tensor {
+	mustSameShape("map2", a, b)
+	return binary("map2", a, b, f)
+}
+
+// Scale returns s * a.
+func Scale(a *Tensor, s float32) *Tensor { return Map(a, func(x float32) float32 { return s * x }) }
+
+// AddScaled computes a += s*b in place (same shapes).
+func AddScaled(a, b *Tensor, s float32) {
+	mustSameShape("addscaled", a, b)
+	x, y := b.data, a.data
+	parallel.For(len(y), 1<<15, func(lo, hi int) { axpy(s, x[lo:hi], y[lo:hi]) })
+}
+
+// Exp returns e^a.
+func Exp(a *Tensor) *Tensor { return Map(a, func(x float32) float32 { return float32(math.Exp(float64(x))) }) }
+
+// Log returns ln a.
+func Log(a *Tensor) *Tensor { return Map(a, func(x float32) float32 { return float32(math.Log(float64(x))) }) }
+
+func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
+
+// Sigmoid returns 1/(1+e^-a).
+func Sigmoid(a *Tensor) *Tensor { return Map(a, sigmoid) }
+
+// SiLU returns a * sigmoid(a).
+func SiLU(a *Tensor) *Tensor { return Map(a, func(x float32) float32 { return x * sigmoid(x) }) }
+
+// SiLUBackward returns g * d SiLU(x)/dx.
+func SiLUBackward(g, x *Tensor) *Tensor {
+	return Map2(g, x, func(g, x float32) float32 {
+		s := sigmoid(x)
+		return g * s * (1 + x*(1-s))
+	})
+}
+
+const (
+	geluC = 0.7978845608028654 // sqrt(2/pi)
+	geluA = 0.044715
+)
+
+// GELU returns the tanh approximation of GELU, as PyTorch's approximate="tanh".
+func GELU(a *Tensor) *Tensor {
+	return Map(a, func(x float32) float32 {
+		v := float64(x)
+		return float32(0.5 * v * (1 + math.Tanh(geluC*(v+geluA*v*v*v))))
+	})
+}
+
+// GELUBackward returns g * d GELU(x)/dx.
+func GELUBackward(g, x *Tensor) *Tensor {
+	return Map2(g, x, func(g, x float32) float32 {
+		v := float64(x)
+		th := math.Tanh(geluC * (v + geluA*v*v*v))
+		d := 0.5*(1+th) + 0.5*v*(1-th*th)*geluC*(1+3*geluA*v*v)
+		return g * float32(d)
+	})
+}

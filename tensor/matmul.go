@@ -1,0 +1,141 @@
+package tensor
+
+import (
+	"fmt"
+
+	"github.com/duo-go/duo/internal/gemm"
+)
+
+// matDims returns the (rows, cols) of the last two dimensions and the batch
+// size (product of the leading dimensions).
+func matDims(t *Tensor) (batch, r, c int) {
+	if len(t.shape) < 2 {
+		panic(fmt.Sprintf("tensor: matmul operand of shape %v is not a matrix", t.shape))
+	}
+	r, c = t.shape[len(t.shape)-2], t.shape[len(t.shape)-1]
+	batch = 1
+	for _, d := range t.shape[:len(t.shape)-2] {
+		batch *= d
+	}
+	return batch, r, c
+}
+
+// MatMul returns op(a) @ op(b), where op transposes the last two dimensions
+// when the flag is set. a is (..., M, K) and b either has the same leading
+// dimensions or is a single matrix shared by every batch entry.
+func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
+	ba, ar, ac := matDims(a)
+	bb, br, bc := matDims(b)
+	m, k := ar, ac
+	if transA {
+		m, k = ac, ar
+	}
+	kb, n := br, bc
+	if transB {
+		kb, n = bc, br
+	}
+	if k != kb || (bb != 1 && bb != ba) || (bb != 1 && !equalInts(a.shape[:len(a.shape)-2], b.shape[:len(b.shape)-2])) {
+		panic(fmt.Sprintf("tensor: matmul of %v (trans %v) and %v (trans %v)", a.shape, transA, b.shape, transB))
+	}
+	shape := append(append([]int(nil), a.shape[:len(a.shape)-2]...), m, n)
+	out := New(shape...)
+	MatMulInto(out, a, b, transA, transB, 0)
+	return out
+}
+
+// MatMulInto computes out = op(a) @ op(b) + beta*out with the same shape rules
+// as MatMul; out must already have the result's shape.
+func MatMulInto(out, a, b *Tensor, transA, transB bool, beta float32) {
+	ba, ar, ac := matDims(a)
+	bb, br, bc := matDims(b)
+	m, k := ar, ac
+	if transA {
+		m, k = ac, ar
+	}
+	n := bc
+	if transB {
+		n = br
+	}
+	if len(out.data) != ba*m*n {
+		panic(fmt.Sprintf("tensor: matmul output %v for %v x %v", out.shape, a.shape, b.shape))
+	}
+	if bb == 1 && !transA {
+		// One shared right operand: fold the batch into the rows of a.
+		gemm.Sgemm(false, transB, ba*m, n, k, 1, a.data, ac, b.data, bc, beta, out.data, n)
+		return
+	}
+	sa, sb := ar*ac, br*bc
+	if bb == 1 {
+		sb = 0
+	}
+	for i := 0; i < ba; i++ {
+		gemm.Sgemm(transA, transB, m, n, k, 1, a.data[i*sa:], ac, b.data[i*sb:], bc, beta, out.data[i*m*n:], n)
+	}
+}
+
+// Linear returns x @ w^T + bias for x (..., in), w (out, in) and an optional
+// bias (out), as PyTorch's nn.Linear.
+func Linear(x, w, bias *Tensor) *Tensor {
+	rows, in := lastDim(x)
+	if w.Rank() != 2 || w.shape[1] != in {
+		panic(fmt.Sprintf("tensor: linear of %v with weight %v", x.shape, w.shape))
+	}
+	nout := w.shape[0]
+	shape := append(append([]int(nil), x.shape[:len(x.shape)-1]...), nout)
+	y := New(shape...)
+	if bias != nil {
+		if bias.Len() != nout {
+			panic(fmt.Sprintf("tensor: linear bias %v for weight %v", bias.shape, w.shape))
+		}
+		for r := 0; r < rows; r++ {
+			copy(y.data[r*nout:(r+1)*nout], bias.data)
+		}
+	}
+	gemm.Sgemm(false, true, rows, nout, in, 1, x.data, in, w.data, in, 1, y.data, nout)
+	return y
+}
+
+// LinearBackward returns dx = g @ w and accumulates dw += g^T @ x and
+// db += column sums of g (db may be nil). dx is nil when wantDX is false.
+func LinearBackward(g, x, w, dw, db *Tensor, wantDX bool) (dx *Tensor) {
+	rows, in := lastDim(x)
+	nout := w.shape[0]
+	if wantDX {
+		dx = New(x.shape...)
+		gemm.Sgemm(false, false, rows, in, nout, 1, g.data, nout, w.data, in, 0, dx.data, in)
+	}
+	if dw != nil {
+		gemm.Sgemm(true, false, nout, in, rows, 1, g.data, nout, x.data, in, 1, dw.data, in)
+	}
+	if db != nil {
+		for r := 0; r < rows; r++ {
+			axpy(1, g.data[r*nout:(r+1)*nout], db.data)
+		}
+	}
+	return dx
+}
+
+// axpy computes y += a*x.
+func axpy(a float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += a * v
+	}
+}
+
+// Transpose swaps the last two dimensions (a copy).
+func Transpose(t *Tensor) *Tensor {
+	batch, r, c := matDims(t)
+	shape := append([]int(nil), t.shape...)
+	shape[len(shape)-2], shape[len(shape)-1] = c, r
+	out := New(shape...)
+	for b := 0; b < batch; b++ {
+		src, dst := t.data[b*r*c:(b+1)*r*c], out.data[b*r*c:(b+1)*r*c]
+		for i := 0; i < r; i++ {
+			for j := 0; j < c; j++ {
+				dst[j*r+i] = src[i*c+j]
+			}
+		}
+	}
+	return out
+}
