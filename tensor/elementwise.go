@@ -114,16 +114,24 @@ func binary(op string, a, b *Tensor, f func(x, y float32) float32) *Tensor {
 }
 
 // Add returns a + b with broadcasting.
-func Add(a, b *Tensor) *Tensor { return binary("add", a, b, func(x, y float32) float32 { return x + y }) }
+func Add(a, b *Tensor) *Tensor {
+	return binary("add", a, b, func(x, y float32) float32 { return x + y })
+}
 
 // Sub returns a - b with broadcasting.
-func Sub(a, b *Tensor) *Tensor { return binary("sub", a, b, func(x, y float32) float32 { return x - y }) }
+func Sub(a, b *Tensor) *Tensor {
+	return binary("sub", a, b, func(x, y float32) float32 { return x - y })
+}
 
 // Mul returns a * b with broadcasting.
-func Mul(a, b *Tensor) *Tensor { return binary("mul", a, b, func(x, y float32) float32 { return x * y }) }
+func Mul(a, b *Tensor) *Tensor {
+	return binary("mul", a, b, func(x, y float32) float32 { return x * y })
+}
 
 // Div returns a / b with broadcasting.
-func Div(a, b *Tensor) *Tensor { return binary("div", a, b, func(x, y float32) float32 { return x / y }) }
+func Div(a, b *Tensor) *Tensor {
+	return binary("div", a, b, func(x, y float32) float32 { return x / y })
+}
 
 // ReduceTo sums g over the dimensions that were broadcast to produce it from
 // a tensor of the given shape (the backward of broadcasting).
@@ -179,10 +187,14 @@ func AddScaled(a, b *Tensor, s float32) {
 }
 
 // Exp returns e^a.
-func Exp(a *Tensor) *Tensor { return Map(a, func(x float32) float32 { return float32(math.Exp(float64(x))) }) }
+func Exp(a *Tensor) *Tensor {
+	return Map(a, func(x float32) float32 { return float32(math.Exp(float64(x))) })
+}
 
 // Log returns ln a.
-func Log(a *Tensor) *Tensor { return Map(a, func(x float32) float32 { return float32(math.Log(float64(x))) }) }
+func Log(a *Tensor) *Tensor {
+	return Map(a, func(x float32) float32 { return float32(math.Log(float64(x))) })
+}
 
 func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
 

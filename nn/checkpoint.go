@@ -1,0 +1,139 @@
+package nn
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/duo-go/duo/internal/atomicfile"
+	"github.com/duo-go/duo/internal/safetensors"
+	"github.com/duo-go/duo/tensor"
+)
+
+// Checkpoint directory layout shared by our models and imported ones.
+const (
+	ConfigFile = "config.json"
+	ModelFile  = "model.safetensors"
+)
+
+// Tensors converts named tensors to safetensors entries (no copy beyond the
+// byte encoding), prefixing every name with prefix.
+func Tensors(prefix string, params []Param) []safetensors.Tensor {
+	out := make([]safetensors.Tensor, len(params))
+	for i, p := range params {
+		out[i] = safetensors.NewF32(prefix+p.Name, p.Value.Shape(), p.Value.Data())
+	}
+	return out
+}
+
+// WriteParams atomically writes params (under prefix+name) to a safetensors
+// file with the given metadata.
+func WriteParams(path, prefix string, params []Param, meta map[string]string) error {
+	if err := safetensors.WriteFile(path, Tensors(prefix, params), meta); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadParams copies the tensors named prefix+name from f into params,
+// converting F16/BF16 to float32. It fails, naming the tensor, on the first
+// missing tensor or shape mismatch, and on tensors of f under prefix that no
+// parameter claims (ignore lists names, without prefix, that may be present
+// and are skipped).
+func LoadParams(f *safetensors.File, prefix string, params []Param, ignore ...string) error {
+	want := make(map[string]bool, len(params))
+	for _, p := range params {
+		name := prefix + p.Name
+		want[name] = true
+		t, ok := f.Get(name)
+		if !ok {
+			return fmt.Errorf("missing tensor %q (shape %v)", name, p.Value.Shape())
+		}
+		if !equalShape(t.Shape, p.Value.Shape()) {
+			return fmt.Errorf("tensor %q has shape %v, want %v", name, t.Shape, p.Value.Shape())
+		}
+		v, err := t.Float32s()
+		if err != nil {
+			return err
+		}
+		copy(p.Value.Data(), v)
+	}
+	skip := make(map[string]bool, len(ignore))
+	for _, n := range ignore {
+		skip[prefix+n] = true
+	}
+	for _, name := range f.Names() {
+		if len(name) >= len(prefix) && name[:len(prefix)] == prefix && !want[name] && !skip[name] {
+			return fmt.Errorf("unexpected tensor %q", name)
+		}
+	}
+	return nil
+}
+
+func equalShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// SaveDiT writes a checkpoint directory: config.json and model.safetensors
+// with the reference parameter names. Both files are written atomically.
+func SaveDiT(dir string, m *DiT) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	cfg, err := json.MarshalIndent(m.Config, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := WriteParams(filepath.Join(dir, ModelFile), "", m.Params(), map[string]string{"format": "pt"}); err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(filepath.Join(dir, ConfigFile), append(cfg, '\n'))
+}
+
+// ReadConfig reads and validates a checkpoint directory's config.json.
+func ReadConfig(dir string) (Config, error) {
+	path := filepath.Join(dir, ConfigFile)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg := Config{MLPRatio: 4}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// LoadDiT reads a checkpoint directory written by SaveDiT.
+func LoadDiT(dir string) (*DiT, error) {
+	cfg, err := ReadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	m, err := NewDiT(cfg, tensor.NewRNG(0))
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, ModelFile)
+	f, err := safetensors.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if err := LoadParams(f, "", m.Params(), "rotary_emb.inv_freq"); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
