@@ -83,17 +83,33 @@ func equalShape(a, b []int) bool {
 	return true
 }
 
-// SaveDiT writes a checkpoint directory: config.json and model.safetensors
-// with the reference parameter names. Both files are written atomically.
-func SaveDiT(dir string, m *DiT) error {
+// SaveDiT writes a checkpoint directory: config.json (the model's Config
+// plus the extra fields given) and model.safetensors with the reference
+// parameter names and the given metadata. Both files are written atomically.
+func SaveDiT(dir string, m *DiT, extra map[string]any, meta map[string]string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	cfg, err := json.MarshalIndent(m.Config, "", "  ")
+	fields := map[string]any{}
+	raw, err := json.Marshal(m.Config)
 	if err != nil {
 		return err
 	}
-	if err := WriteParams(filepath.Join(dir, ModelFile), "", m.Params(), map[string]string{"format": "pt"}); err != nil {
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return err
+	}
+	for k, v := range extra {
+		fields[k] = v
+	}
+	cfg, err := json.MarshalIndent(fields, "", "  ")
+	if err != nil {
+		return err
+	}
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	meta["format"] = "pt"
+	if err := WriteParams(filepath.Join(dir, ModelFile), "", m.Params(), meta); err != nil {
 		return err
 	}
 	return atomicfile.WriteBytes(filepath.Join(dir, ConfigFile), append(cfg, '\n'))

@@ -1,0 +1,93 @@
+package duo
+
+import (
+	"math"
+
+	"github.com/duo-go/duo/internal/parallel"
+	"github.com/duo-go/duo/tensor"
+)
+
+// NoiseDiscrete corrupts clean tokens x (B sequences of length L) with the
+// USDM forward process at antithetic times t in [TimeEps, 1] under the
+// log-linear schedule (spec sections 1-2). This is plain Duo / UDLM training
+// and every evaluation.
+func NoiseDiscrete(x []int32, B, K int, rng *tensor.RNG) *Noised {
+	L := len(x) / B
+	t := make([]float64, B)
+	AntitheticTimes(t, rng.Float64())
+	return noiseDiscreteAt(x, B, L, K, t, rng)
+}
+
+func noiseDiscreteAt(x []int32, B, L, K int, t []float64, rng *tensor.RNG) *Noised {
+	nb := newNoised(x, B, L)
+	sched := LogLinear{}
+	for b := 0; b < B; b++ {
+		a := sched.Alpha(t[b])
+		nb.Alpha[b], nb.AlphaPrime[b], nb.Sigma[b] = a, sched.AlphaPrime(t[b]), float32(Sigma(a))
+		for i := b * L; i < (b+1)*L; i++ {
+			nb.Zt[i] = int32(SampleMarginal(rng, int(x[i]), K, a))
+		}
+	}
+	return nb
+}
+
+func newNoised(x []int32, B, L int) *Noised {
+	return &Noised{B: B, L: L, X: x, Zt: make([]int32, len(x)),
+		Alpha: make([]float64, B), AlphaPrime: make([]float64, B), Sigma: make([]float32, B)}
+}
+
+// Curriculum holds the Gaussian-guided curriculum's settings (Sec. 4.1): the
+// log-SNR range and the softmax temperature tau = 10^Log10Tau.
+type Curriculum struct {
+	Gamma    GammaSchedule
+	Log10Tau float64
+}
+
+// NoiseCurriculum draws Gaussian latents w = at x + st eps (Eq. 7) at
+// antithetic times, and returns z_t = argmax w with alpha = T(at), alpha' =
+// dT/dt and the soft input w / tau (the network embeds softmax(w/tau) @ E).
+// Only the soft input is (B, L, K); each latent row is built in place.
+func (c Curriculum) NoiseCurriculum(x []int32, B, K int, rng *tensor.RNG) *Noised {
+	L := len(x) / B
+	tr := TransformFor(K)
+	nb := newNoised(x, B, L)
+	nb.Soft = tensor.New(B, L, K)
+	t := make([]float64, B)
+	AntitheticTimes(t, rng.Float64())
+	seeds := make([]uint64, B) // one stream per sequence: results do not depend on the thread count
+	for b := range seeds {
+		seeds[b] = rng.Uint64()
+	}
+	invTau := float32(math.Pow(10, -c.Log10Tau))
+	for b := 0; b < B; b++ {
+		g := c.Gamma.Gamma(t[b])
+		a := tr.Alpha(g)
+		nb.Alpha[b], nb.AlphaPrime[b], nb.Sigma[b] = a, c.Gamma.AlphaPrimeAtT(tr, t[b]), float32(Sigma(a))
+	}
+	w := nb.Soft.Data()
+	parallel.For(B, 1, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			at, st := GaussianCoefs(c.Gamma.Gamma(t[b]))
+			r := tensor.NewRNG(seeds[b])
+			for i := b * L; i < (b+1)*L; i++ {
+				row := w[i*K : (i+1)*K]
+				best, bestV := 0, float32(math.Inf(-1))
+				for v := range row {
+					e := float32(st * r.NormFloat64())
+					if v == int(x[i]) {
+						e += float32(at)
+					}
+					row[v] = e
+					if e > bestV {
+						best, bestV = v, e
+					}
+				}
+				nb.Zt[i] = int32(best)
+				for v := range row {
+					row[v] *= invTau
+				}
+			}
+		}
+	})
+	return nb
+}

@@ -1,0 +1,185 @@
+package duo
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/duo-go/duo/internal/parallel"
+	"github.com/duo-go/duo/nn"
+	"github.com/duo-go/duo/tensor"
+)
+
+// Final noise-removal rules at t = 1e-5 (spec section 6).
+const (
+	SamplerAncestral = "ancestral" // posterior with alpha_s = 1
+	SamplerGreedy    = "greedy"    // Greedy-Tail: argmax of x_theta
+	SamplerNone      = "none"      // keep z
+)
+
+// SampleConfig configures ancestral sampling.
+type SampleConfig struct {
+	Steps   int     // network calls on the time grid (plus one for the final step, unless Sampler is none)
+	Sampler string  // final step: ancestral, greedy or none
+	TopP    float64 // nucleus mass kept of x_theta (1 or 0: off)
+	Batch   int     // sequences
+	Length  int     // tokens per sequence (at most the model's length)
+	Seed    uint64
+}
+
+// Validate reports the first bad setting.
+func (c SampleConfig) Validate(maxLen int) error {
+	switch {
+	case c.Steps < 1:
+		return fmt.Errorf("steps %d: need at least 1", c.Steps)
+	case c.Sampler != SamplerAncestral && c.Sampler != SamplerGreedy && c.Sampler != SamplerNone:
+		return fmt.Errorf("sampler %q: want ancestral, greedy or none", c.Sampler)
+	case c.TopP < 0 || c.TopP > 1:
+		return fmt.Errorf("top-p %g outside [0, 1]", c.TopP)
+	case c.Batch < 1:
+		return fmt.Errorf("batch %d: need at least 1", c.Batch)
+	case c.Length < 1 || c.Length > maxLen:
+		return fmt.Errorf("length %d outside [1, %d]", c.Length, maxLen)
+	}
+	return nil
+}
+
+// Sample generates token sequences from a USDM denoiser by ancestral
+// sampling: z_1 uniform, then steps posterior draws on the grid
+// t_k = linspace(1, 1e-5, steps+1) under the log-linear schedule, with
+// x_theta in float64, optional nucleus filtering of x_theta, and the final
+// noise removal of cfg.Sampler.
+func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
+	if m.Causal {
+		return nil, fmt.Errorf("sample: the model is causal (AR); diffusion sampling needs a Duo/UDLM denoiser")
+	}
+	if err := cfg.Validate(m.Length); err != nil {
+		return nil, err
+	}
+	B, L, K := cfg.Batch, cfg.Length, m.Vocab
+	rng := tensor.NewRNG(cfg.Seed)
+	z := make([]int32, B*L)
+	for i := range z {
+		z[i] = int32(rng.IntN(K))
+	}
+	sched := LogLinear{}
+	const tMin = 1e-5
+	tk := func(k int) float64 { return 1 - (1-tMin)*float64(k)/float64(cfg.Steps) }
+	for k := 0; k < cfg.Steps; k++ {
+		at, as := sched.Alpha(tk(k)), sched.Alpha(tk(k+1))
+		if err := denoiseStep(m, z, B, L, at, as, cfg.TopP, rng, false); err != nil {
+			return nil, err
+		}
+	}
+	switch cfg.Sampler {
+	case SamplerAncestral:
+		if err := denoiseStep(m, z, B, L, sched.Alpha(tMin), 1, cfg.TopP, rng, false); err != nil {
+			return nil, err
+		}
+	case SamplerGreedy:
+		if err := denoiseStep(m, z, B, L, sched.Alpha(tMin), 1, cfg.TopP, rng, true); err != nil {
+			return nil, err
+		}
+	}
+	out := make([][]int32, B)
+	for b := range out {
+		out[b] = z[b*L : (b+1)*L]
+	}
+	return out, nil
+}
+
+// denoiseStep replaces z (z_t) in place by a draw of z_s from
+// p_theta(z_s | z_t) = q(z_s | z_t, x_theta) (Eq. 4), or by argmax x_theta
+// when greedy.
+func denoiseStep(m *nn.DiT, z []int32, B, L int, alphaT, alphaS, topP float64, rng *tensor.RNG, greedy bool) error {
+	sigma := make([]float32, B)
+	for b := range sigma {
+		sigma[b] = float32(Sigma(alphaT))
+	}
+	logits, err := m.Forward(nil, nn.Input{Batch: B, IDs: z, Sigma: sigma})
+	if err != nil {
+		return err
+	}
+	K := m.Vocab
+	seeds := make([]uint64, B*L) // one stream per position: independent of the thread count
+	for i := range seeds {
+		seeds[i] = rng.Uint64()
+	}
+	x := logits.Value.Data()
+	parallel.For(B*L, 16, func(lo, hi int) {
+		p := make([]float64, K)
+		var order []int
+		for r := lo; r < hi; r++ {
+			softmax64(p, x[r*K:(r+1)*K])
+			if topP > 0 && topP < 1 {
+				order = nucleus(p, topP, order)
+			}
+			if greedy {
+				z[r] = int32(argmax64(p))
+				continue
+			}
+			Posterior(p, p, int(z[r]), alphaT, alphaS)
+			z[r] = int32(sampleCategorical(p, tensor.NewRNG(seeds[r])))
+		}
+	})
+	return nil
+}
+
+// softmax64 writes softmax(x) in float64 into dst.
+func softmax64(dst []float64, x []float32) {
+	logSoftmax64(dst, x)
+	for i, v := range dst {
+		dst[i] = math.Exp(v)
+	}
+}
+
+// nucleus keeps the smallest set of most probable entries whose mass
+// reaches topP and renormalises p over it (top-p on x_theta).
+func nucleus(p []float64, topP float64, order []int) []int {
+	order = order[:0]
+	for i := range p {
+		order = append(order, i)
+	}
+	sort.Slice(order, func(a, b int) bool { return p[order[a]] > p[order[b]] })
+	var cum float64
+	cut := len(order)
+	for j, i := range order {
+		cum += p[i]
+		if cum >= topP {
+			cut = j + 1
+			break
+		}
+	}
+	for _, i := range order[cut:] {
+		p[i] = 0
+	}
+	for i := range p {
+		p[i] /= cum
+	}
+	return order
+}
+
+func argmax64(p []float64) int {
+	best := 0
+	for i, v := range p {
+		if v > p[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// sampleCategorical draws an index with probability proportional to p by
+// the exponential race: argmax p_i / E_i, E_i ~ Exp(1) (a Gumbel-max draw).
+func sampleCategorical(p []float64, rng *tensor.RNG) int {
+	best, bestV := 0, -1.0
+	for i, v := range p {
+		if v <= 0 {
+			continue
+		}
+		if r := v / rng.ExpFloat64(); r > bestV {
+			best, bestV = i, r
+		}
+	}
+	return best
+}

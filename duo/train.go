@@ -1,0 +1,265 @@
+package duo
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/duo-go/duo/autograd"
+	"github.com/duo-go/duo/nn"
+	"github.com/duo-go/duo/tensor"
+)
+
+// Objectives a model can be trained with.
+const (
+	ObjectiveDuo  = "duo"  // USDM with the Gaussian-guided curriculum, then plain discrete (Sec. 4.1)
+	ObjectiveUDLM = "udlm" // USDM with the discrete loss from the start (the "w/o curriculum" ablation)
+	ObjectiveAR   = "ar"   // causal next-token prediction (the AR baseline and judge)
+)
+
+// TrainConfig is everything that defines a training run; it is saved with
+// every checkpoint so a run can be resumed and reproduced.
+type TrainConfig struct {
+	Model           nn.Config `json:"model"`
+	Objective       string    `json:"objective"`
+	Tokenizer       string    `json:"tokenizer"`  // "bytes" or "gpt2"
+	Batch           int       `json:"batch"`      // sequences per optimiser step (split over GradAccum passes)
+	GradAccum       int       `json:"grad_accum"` // forward/backward passes per optimiser step
+	Steps           int       `json:"steps"`
+	CurriculumSteps int       `json:"curriculum_steps"` // Duo: steps trained with the curriculum
+	GammaMin        float64   `json:"gamma_min"`        // curriculum log-SNR range
+	GammaMax        float64   `json:"gamma_max"`
+	Log10TauStart   float64   `json:"log10_tau_start"` // log10 tau moves linearly from start to end
+	Log10TauEnd     float64   `json:"log10_tau_end"`   // between TauStartStep and TauEndStep
+	TauStartStep    int       `json:"tau_start_step"`
+	TauEndStep      int       `json:"tau_end_step"`
+	LR              float64   `json:"lr"`
+	Warmup          int       `json:"warmup"`
+	WeightDecay     float64   `json:"weight_decay"`
+	ClipNorm        float64   `json:"clip_norm"`
+	EMADecay        float64   `json:"ema_decay"`
+	EvalEvery       int       `json:"eval_every"`   // steps between validations (0: never)
+	EvalBatches     int       `json:"eval_batches"` // validation batches per evaluation
+	Seed            uint64    `json:"seed"`
+}
+
+// DefaultTrainConfig returns the reference recipe's choices scaled to a
+// small model: AdamW (0.9, 0.999), no weight decay, clipping at 1, EMA
+// 0.9999, curriculum gamma in [-3.5, -1.75] with tau = 1e-3 (LM1B) for the
+// first half of training.
+func DefaultTrainConfig(model nn.Config, steps int) TrainConfig {
+	return TrainConfig{
+		Model: model, Objective: ObjectiveDuo, Tokenizer: "bytes",
+		Batch: 16, GradAccum: 1, Steps: steps, CurriculumSteps: steps / 2,
+		GammaMin: -3.5, GammaMax: -1.75, Log10TauStart: -3, Log10TauEnd: -3,
+		LR: 3e-4, Warmup: 2500, ClipNorm: 1, EMADecay: 0.9999,
+		EvalBatches: 8, Seed: 1,
+	}
+}
+
+// Validate reports the first inconsistent setting.
+func (c TrainConfig) Validate() error {
+	if err := c.Model.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case c.Objective != ObjectiveDuo && c.Objective != ObjectiveUDLM && c.Objective != ObjectiveAR:
+		return fmt.Errorf("objective %q: want duo, udlm or ar", c.Objective)
+	case (c.Objective == ObjectiveAR) != c.Model.Causal:
+		return fmt.Errorf("objective %q needs causal=%v", c.Objective, c.Objective == ObjectiveAR)
+	case c.Batch < 1 || c.GradAccum < 1 || c.Batch%c.GradAccum != 0:
+		return fmt.Errorf("batch %d must be a positive multiple of grad_accum %d", c.Batch, c.GradAccum)
+	case c.Steps < 0 || c.CurriculumSteps < 0:
+		return fmt.Errorf("negative step count")
+	case c.GammaMin >= c.GammaMax:
+		return fmt.Errorf("gamma range [%g, %g] is empty", c.GammaMin, c.GammaMax)
+	case c.LR <= 0:
+		return fmt.Errorf("learning rate %g must be positive", c.LR)
+	case c.EMADecay < 0 || c.EMADecay >= 1:
+		return fmt.Errorf("ema decay %g outside [0, 1)", c.EMADecay)
+	}
+	return nil
+}
+
+// Log10Tau returns the curriculum temperature (log10) at a step.
+func (c TrainConfig) Log10Tau(step int) float64 {
+	if step <= c.TauStartStep || c.TauEndStep <= c.TauStartStep {
+		if step >= c.TauEndStep && c.TauEndStep > c.TauStartStep {
+			return c.Log10TauEnd
+		}
+		return c.Log10TauStart
+	}
+	if step >= c.TauEndStep {
+		return c.Log10TauEnd
+	}
+	f := float64(step-c.TauStartStep) / float64(c.TauEndStep-c.TauStartStep)
+	return c.Log10TauStart + f*(c.Log10TauEnd-c.Log10TauStart)
+}
+
+// Record is one line of the training log.
+type Record struct {
+	Step       int     `json:"step"`
+	Loss       float64 `json:"loss"`
+	GradNorm   float64 `json:"grad_norm"`
+	LR         float64 `json:"lr"`
+	Curriculum bool    `json:"curriculum,omitempty"`
+	TokensPerS float64 `json:"tokens_per_s"`
+	ValNLL     float64 `json:"val_nll,omitempty"` // validation NLL bound (EMA weights), when evaluated
+	ValStdErr  float64 `json:"val_stderr,omitempty"`
+}
+
+// Trainer runs the training loop of one model on a token stream.
+type Trainer struct {
+	Cfg    TrainConfig
+	Model  *nn.DiT
+	Params []nn.Param
+	Opt    *nn.AdamW
+	EMA    *nn.EMA
+	RNG    *tensor.RNG
+	Step   int      // optimiser steps completed
+	Log    []Record // one per step
+	Train  []int32  // training token stream
+	Val    []int32  // validation token stream
+}
+
+// NewTrainer initialises a model and optimiser for cfg.
+func NewTrainer(cfg TrainConfig, train, val []int32) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	need := cfg.Model.Length + 1
+	if len(train) < need || len(val) < need {
+		return nil, fmt.Errorf("corpus too small: %d train and %d validation tokens for sequences of %d", len(train), len(val), cfg.Model.Length)
+	}
+	for i, id := range train {
+		if id < 0 || int(id) >= cfg.Model.Vocab {
+			return nil, fmt.Errorf("training token %d at position %d outside the vocabulary [0,%d)", id, i, cfg.Model.Vocab)
+		}
+	}
+	rng := tensor.NewRNG(cfg.Seed)
+	m, err := nn.NewDiT(cfg.Model, rng)
+	if err != nil {
+		return nil, err
+	}
+	params := m.Params()
+	return &Trainer{
+		Cfg: cfg, Model: m, Params: params,
+		Opt: nn.NewAdamW(params, cfg.WeightDecay), EMA: nn.NewEMA(params, cfg.EMADecay),
+		RNG: rng, Train: train, Val: val,
+	}, nil
+}
+
+// InCurriculum reports whether the next step uses the curriculum.
+func (t *Trainer) InCurriculum() bool {
+	return t.Cfg.Objective == ObjectiveDuo && t.Step < t.Cfg.CurriculumSteps
+}
+
+// TrainStep runs one optimiser step (GradAccum forward/backward passes) and
+// returns its log record.
+func (t *Trainer) TrainStep() (Record, error) {
+	start := time.Now()
+	cfg := t.Cfg
+	micro := cfg.Batch / cfg.GradAccum
+	rec := Record{Step: t.Step + 1, Curriculum: t.InCurriculum(), LR: nn.WarmupConstant{LR: cfg.LR, Warmup: cfg.Warmup}.At(t.Step)}
+	tokens := 0
+	for a := 0; a < cfg.GradAccum; a++ {
+		tp := autograd.NewTape()
+		loss, n, err := t.loss(tp, micro, t.Train, t.RNG, true)
+		if err != nil {
+			return rec, err
+		}
+		if math.IsNaN(float64(loss.Value.Item())) || math.IsInf(float64(loss.Value.Item()), 0) {
+			return rec, fmt.Errorf("step %d: loss is %v", rec.Step, loss.Value.Item())
+		}
+		rec.Loss += float64(loss.Value.Item()) / float64(cfg.GradAccum)
+		if err := tp.Backward(tp.Scale(loss, 1/float32(cfg.GradAccum))); err != nil {
+			return rec, err
+		}
+		tokens += n
+	}
+	rec.GradNorm = nn.ClipGradNorm(t.Params, cfg.ClipNorm)
+	t.Opt.Step(rec.LR)
+	t.EMA.Update(t.Params)
+	nn.ZeroGrad(t.Params)
+	t.Step++
+	rec.TokensPerS = float64(tokens) / time.Since(start).Seconds()
+	t.Log = append(t.Log, rec)
+	return rec, nil
+}
+
+// loss draws a batch of B sequences from stream and returns the objective
+// on it and the number of tokens. train selects dropout.
+func (t *Trainer) loss(tp *autograd.Tape, B int, stream []int32, rng *tensor.RNG, train bool) (*autograd.Var, int, error) {
+	L, K := t.Cfg.Model.Length, t.Cfg.Model.Vocab
+	var drop *tensor.RNG
+	if train {
+		drop = rng
+	}
+	if t.Cfg.Objective == ObjectiveAR {
+		ids, targets := arBatch(randomBlocks(stream, L+1, B, rng), B, L)
+		logits, err := t.Model.Forward(tp, nn.Input{Batch: B, IDs: ids, RNG: drop})
+		if err != nil {
+			return nil, 0, err
+		}
+		return tp.CrossEntropy(logits, targets), B * L, nil
+	}
+	x := randomBlocks(stream, L, B, rng)
+	var nb *Noised
+	if t.InCurriculum() {
+		c := Curriculum{Gamma: GammaSchedule{Min: t.Cfg.GammaMin, Max: t.Cfg.GammaMax}, Log10Tau: t.Cfg.Log10Tau(t.Step)}
+		nb = c.NoiseCurriculum(x, B, K, rng)
+	} else {
+		nb = NoiseDiscrete(x, B, K, rng)
+	}
+	in := nn.Input{Batch: B, Sigma: nb.Sigma, RNG: drop}
+	if nb.Soft != nil {
+		in.Soft = autograd.Const(nb.Soft)
+	} else {
+		in.IDs = nb.Zt
+	}
+	logits, err := t.Model.Forward(tp, in)
+	if err != nil {
+		return nil, 0, err
+	}
+	return NELBO(tp, logits, nb), B * L, nil
+}
+
+// arBatch splits blocks of L+1 tokens into inputs and next-token targets.
+func arBatch(blocks []int32, B, L int) (ids, targets []int32) {
+	ids, targets = make([]int32, 0, B*L), make([]int32, 0, B*L)
+	for b := 0; b < B; b++ {
+		row := blocks[b*(L+1) : (b+1)*(L+1)]
+		ids = append(ids, row[:L]...)
+		targets = append(targets, row[1:]...)
+	}
+	return ids, targets
+}
+
+// randomBlocks cuts B windows of L tokens at uniform offsets.
+func randomBlocks(stream []int32, L, B int, rng *tensor.RNG) []int32 {
+	out := make([]int32, 0, B*L)
+	for b := 0; b < B; b++ {
+		off := rng.IntN(len(stream) - L + 1)
+		out = append(out, stream[off:off+L]...)
+	}
+	return out
+}
+
+// WithEMA runs fn with the EMA weights swapped into the model, then
+// restores the raw weights.
+func (t *Trainer) WithEMA(fn func() error) error {
+	raw := make([]*tensor.Tensor, len(t.Params))
+	for i, p := range t.Params {
+		raw[i] = p.Value.Clone()
+	}
+	t.EMA.CopyTo(t.Params)
+	err := fn()
+	for i, p := range t.Params {
+		p.Value.CopyFrom(raw[i])
+	}
+	return err
+}
+
+// ErrStop is returned by a Run callback to end training early.
+var ErrStop = errors.New("stop")
