@@ -26,6 +26,11 @@ type command struct {
 
 var commands = map[string]command{
 	"version": {"print the version and build information", runVersion},
+	"train":   {"train a Duo, UDLM or AR model on a corpus", runTrain},
+	"sample":  {"generate text from a checkpoint", runSample},
+	"eval":    {"validation NLL bound, PPL and bits per token of a checkpoint", runEval},
+	"denoise": {"show the denoiser's prediction for one sequence at a noise level", runDenoise},
+	"demo":    {"train a small Duo on the Go source tree for a few minutes, then sample", runDemo},
 }
 
 func main() {

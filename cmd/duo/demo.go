@@ -1,0 +1,175 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/duo-go/duo/duo"
+	"github.com/duo-go/duo/internal/parallel"
+	"github.com/duo-go/duo/internal/plot"
+	"github.com/duo-go/duo/internal/tokenizer"
+)
+
+// runDemo trains a small Duo with the curriculum on a real corpus for a few
+// minutes, then evaluates it and shows samples at several step counts.
+func runDemo(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("demo", "demo [--data PATH] [--time 4m] [flags]", stderr)
+	var f trainFlags
+	f.register(fs, 0, "mini")
+	budget := fs.Duration("time", 4*time.Minute, "training time budget; --steps overrides it")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if f.out == "runs/duo" {
+		f.out = "runs/demo"
+	}
+	if f.data == "" {
+		root := goroot()
+		f.data, f.exts = filepath.Join(root, "src"), ".go"
+		if f.maxBytes == 0 {
+			f.maxBytes = 16 << 20
+		}
+		fmt.Fprintf(stderr, "demo: training on the Go standard library source in %s (use --data for another corpus)\n", f.data)
+	}
+	if f.warmup < 0 {
+		f.warmup = 200
+	}
+	if f.steps == 0 {
+		steps, err := stepsForBudget(&f, *budget, stderr)
+		if err != nil {
+			return err
+		}
+		f.steps = steps
+	}
+	if f.evalEvery == 0 {
+		f.evalEvery = max(1, f.steps/10)
+	}
+	t, err := train(&f, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	// Evaluate the EMA weights, then sample from them.
+	m, _, tok, err := loadCheckpoint(f.out, "")
+	if err != nil {
+		return err
+	}
+	res, err := duo.Evaluate(m, t.Cfg.Objective, t.Val, 16, 16, 2, 7)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nvalidation (EMA weights): NLL bound %.4f ± %.4f nats/token = %.3f bits/byte, PPL %.2f over %d tokens\n",
+		res.NLL, res.StdErr, res.BPD, res.PPL, res.Tokens)
+	if t.Cfg.Objective == duo.ObjectiveAR {
+		return nil
+	}
+	var xs, ents []float64
+	for _, steps := range []int{8, 32, 128} {
+		start := time.Now()
+		out, err := duo.Sample(m, duo.SampleConfig{Steps: steps, Sampler: duo.SamplerGreedy, TopP: 1, Batch: 2, Length: m.Length, Seed: 1})
+		if err != nil {
+			return err
+		}
+		var ent float64
+		for _, ids := range out {
+			ent += duo.Entropy(ids) / float64(len(out))
+		}
+		xs, ents = append(xs, float64(steps)), append(ents, ent)
+		fmt.Fprintf(stdout, "\n=== %d steps, Greedy-Tail (%.1fs, mean entropy %.2f nats) ===\n", steps, time.Since(start).Seconds(), ent)
+		for _, ids := range out {
+			fmt.Fprintf(stdout, "%s\n---\n", printable(tok, ids))
+		}
+	}
+	c := plot.Chart{Title: "Sample entropy vs sampling steps", XLabel: "steps", YLabel: "unigram entropy (nats)", LogX: true,
+		Series: []plot.Series{{Name: "Duo (Greedy-Tail)", X: xs, Y: ents}}}
+	if err := c.WritePNG(filepath.Join(f.out, "entropy.png")); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nplots: %s, %s\n", filepath.Join(f.out, "loss.png"), filepath.Join(f.out, "entropy.png"))
+	return nil
+}
+
+// printable decodes ids for a terminal, keeping newlines and tabs.
+func printable(tok tokenizer.Tokenizer, ids []int32) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || r >= ' ' {
+			return r
+		}
+		return '·'
+	}, tok.Decode(ids))
+}
+
+// goroot finds the Go installation whose source serves as the default corpus.
+func goroot() string {
+	if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {
+		if s := strings.TrimSpace(string(out)); s != "" {
+			return s
+		}
+	}
+	return runtime.GOROOT()
+}
+
+// stepsForBudget times a few training steps of the configured model on a
+// small sample and returns how many fit in the budget.
+func stepsForBudget(f *trainFlags, budget time.Duration, stderr io.Writer) (int, error) {
+	if f.threads > 0 {
+		parallel.SetThreads(f.threads)
+	}
+	probe := *f
+	probe.steps = 1000
+	cfg, err := probe.config(256)
+	if err != nil {
+		return 0, err
+	}
+	cfg.CurriculumSteps = 1000
+	stream := make([]int32, 64*cfg.Model.Length)
+	for i := range stream {
+		stream[i] = int32(i * 7 % 256)
+	}
+	t, err := duo.NewTrainer(cfg, stream, stream)
+	if err != nil {
+		return 0, err
+	}
+	t.TrainStep() // warm-up
+	start := time.Now()
+	const n = 3
+	for i := 0; i < n; i++ {
+		if _, err := t.TrainStep(); err != nil {
+			return 0, err
+		}
+	}
+	per := time.Since(start) / n
+	steps := max(20, int(budget/per*9/10)) // leave room for evaluation and checkpoints
+	fmt.Fprintf(stderr, "demo: %v per step, so %d steps fit in %v\n", per.Round(time.Millisecond), steps, budget)
+	return steps, nil
+}
+
+// writeLossPlot draws the training loss (smoothed) and the validation NLL.
+func writeLossPlot(t *duo.Trainer, path string) error {
+	var train, val plot.Series
+	train.Name, val.Name = "training loss (EMA-smoothed)", "validation NLL bound (EMA weights)"
+	if t.Cfg.Objective == duo.ObjectiveAR {
+		val.Name = "validation NLL (EMA weights)"
+	}
+	var smooth float64
+	for i, r := range t.Log {
+		if i == 0 {
+			smooth = r.Loss
+		}
+		smooth = 0.95*smooth + 0.05*r.Loss
+		train.X, train.Y = append(train.X, float64(r.Step)), append(train.Y, smooth)
+		if r.ValNLL != 0 {
+			val.X, val.Y = append(val.X, float64(r.Step)), append(val.Y, r.ValNLL)
+		}
+	}
+	c := plot.Chart{Title: fmt.Sprintf("%s training (curriculum for %d steps)", t.Cfg.Objective, t.Cfg.CurriculumSteps),
+		XLabel: "step", YLabel: "nats per token", Series: []plot.Series{train}}
+	if len(val.X) > 0 {
+		c.Series = append(c.Series, val)
+	}
+	return c.WritePNG(path)
+}

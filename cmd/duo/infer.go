@@ -1,0 +1,214 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/duo-go/duo/duo"
+	"github.com/duo-go/duo/internal/data"
+	"github.com/duo-go/duo/internal/parallel"
+	"github.com/duo-go/duo/internal/tokenizer"
+	"github.com/duo-go/duo/nn"
+	"github.com/duo-go/duo/tensor"
+)
+
+// loadCheckpoint opens a checkpoint directory and its tokenizer (the
+// --tokenizer flag wins over what the checkpoint names).
+func loadCheckpoint(dir, tokSpec string) (*nn.DiT, duo.ModelInfo, tokenizer.Tokenizer, error) {
+	if dir == "" {
+		return nil, duo.ModelInfo{}, nil, errors.New("--checkpoint is required")
+	}
+	m, info, err := duo.LoadModel(dir)
+	if err != nil {
+		return nil, info, nil, err
+	}
+	if tokSpec == "" {
+		tokSpec = tokenizer.BytesSpec
+		if info.Tokenizer != "bytes" {
+			tokSpec = dir
+		}
+	}
+	tok, err := tokenizer.Load(tokSpec)
+	if err != nil {
+		return nil, info, nil, err
+	}
+	if tok.VocabSize() > m.Vocab {
+		return nil, info, nil, fmt.Errorf("tokenizer has %d ids but the model only %d", tok.VocabSize(), m.Vocab)
+	}
+	return m, info, tok, nil
+}
+
+func runSample(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sample", "sample --checkpoint DIR [flags]", stderr)
+	dir := fs.String("checkpoint", "", "checkpoint directory")
+	tok := fs.String("tokenizer", "", "tokenizer (default: the checkpoint's)")
+	var cfg duo.SampleConfig
+	fs.IntVar(&cfg.Steps, "steps", 64, "denoising steps")
+	fs.StringVar(&cfg.Sampler, "sampler", duo.SamplerAncestral, "final noise removal: ancestral, greedy (Greedy-Tail) or none")
+	fs.Float64Var(&cfg.TopP, "top-p", 1, "nucleus sampling mass on x_theta (1: off)")
+	fs.IntVar(&cfg.Batch, "n", 4, "number of samples")
+	fs.IntVar(&cfg.Length, "length", 0, "tokens per sample (0: the model's length)")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "random seed")
+	asJSON := fs.Bool("json", false, "print one JSON object with the samples, their ids and entropies")
+	threads := fs.Int("threads", 0, "CPU threads (0: all cores)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *threads > 0 {
+		parallel.SetThreads(*threads)
+	}
+	m, _, t, err := loadCheckpoint(*dir, *tok)
+	if err != nil {
+		return err
+	}
+	if cfg.Length == 0 {
+		cfg.Length = m.Length
+	}
+	out, err := duo.Sample(m, cfg)
+	if err != nil {
+		return err
+	}
+	type sample struct {
+		Text    string  `json:"text"`
+		IDs     []int32 `json:"ids"`
+		Entropy float64 `json:"entropy"`
+	}
+	var res []sample
+	for _, ids := range out {
+		res = append(res, sample{t.Decode(ids), ids, duo.Entropy(ids)})
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]any{"steps": cfg.Steps, "sampler": cfg.Sampler, "samples": res})
+	}
+	for i, s := range res {
+		fmt.Fprintf(stdout, "=== sample %d (%d steps, %s, entropy %.2f) ===\n%s\n", i+1, cfg.Steps, cfg.Sampler, s.Entropy, s.Text)
+	}
+	return nil
+}
+
+func runEval(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("eval", "eval --checkpoint DIR --data PATH [flags]", stderr)
+	dir := fs.String("checkpoint", "", "checkpoint directory")
+	path := fs.String("data", "", "evaluation corpus (text file, directory or .bin); its validation split is scored")
+	tok := fs.String("tokenizer", "", "tokenizer (default: the checkpoint's)")
+	whole := fs.Bool("all", false, "score the whole corpus instead of its last 10% (validation split)")
+	batch := fs.Int("batch", 16, "sequences per batch")
+	batches := fs.Int("batches", 0, "batches to score (0: all)")
+	mc := fs.Int("mc", 1, "Monte Carlo time samples per batch (diffusion models)")
+	seed := fs.Uint64("seed", 1, "random seed for times and noise")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	threads := fs.Int("threads", 0, "CPU threads (0: all cores)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *threads > 0 {
+		parallel.SetThreads(*threads)
+	}
+	m, info, t, err := loadCheckpoint(*dir, *tok)
+	if err != nil {
+		return err
+	}
+	if *path == "" {
+		return errors.New("--data is required")
+	}
+	c, err := data.Load(*path, t, data.Options{})
+	if err != nil {
+		return err
+	}
+	stream := c.Val
+	if *whole {
+		stream = append(append([]int32(nil), c.Train...), c.Val...)
+	}
+	res, err := duo.Evaluate(m, info.Objective, stream, *batch, *batches, *mc, *seed)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	kind := "NELBO bound"
+	if info.Objective == duo.ObjectiveAR {
+		kind = "exact"
+	}
+	fmt.Fprintf(stdout, "NLL %.4f ± %.4f nats/token (%s, %d Monte Carlo batches, %d tokens)\nPPL %.3f  BPD %.4f\n",
+		res.NLL, res.StdErr, kind, res.Batches, res.Tokens, res.PPL, res.BPD)
+	return nil
+}
+
+func runDenoise(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("denoise", "denoise --checkpoint DIR --ids \"3,17,...\" --sigma S [--json]", stderr)
+	dir := fs.String("checkpoint", "", "checkpoint directory")
+	idsFlag := fs.String("ids", "", "comma-separated token ids of one sequence")
+	text := fs.String("text", "", "alternatively, text to tokenise")
+	tok := fs.String("tokenizer", "", "tokenizer (default: the checkpoint's)")
+	sigma := fs.Float64("sigma", 0.1, "noise level sigma = -log alpha_t")
+	asJSON := fs.Bool("json", false, `print {"logprobs": [L][K], "argmax": [L]}`)
+	top := fs.Int("top", 3, "without --json: most likely tokens shown per position")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	m, _, t, err := loadCheckpoint(*dir, *tok)
+	if err != nil {
+		return err
+	}
+	var ids []int32
+	switch {
+	case *idsFlag != "":
+		for _, s := range strings.Split(*idsFlag, ",") {
+			v, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil {
+				return fmt.Errorf("--ids: %q is not an integer", s)
+			}
+			ids = append(ids, int32(v))
+		}
+	case *text != "":
+		ids = t.Encode(*text)
+	default:
+		return errors.New("--ids or --text is required")
+	}
+	if math.IsNaN(*sigma) || *sigma < 0 {
+		return fmt.Errorf("--sigma %g must be >= 0", *sigma)
+	}
+	logits, err := m.Forward(nil, nn.Input{Batch: 1, IDs: ids, Sigma: []float32{float32(*sigma)}})
+	if err != nil {
+		return err
+	}
+	lp := tensor.LogSoftmax(logits.Value)
+	K := m.Vocab
+	rows := make([][]float32, len(ids))
+	for i := range rows {
+		rows[i] = lp.Data()[i*K : (i+1)*K]
+	}
+	best := tensor.Argmax(lp)
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]any{"sigma": *sigma, "ids": ids, "logprobs": rows, "argmax": best})
+	}
+	for i, row := range rows {
+		fmt.Fprintf(stdout, "%4d %-8q ->", i, t.Decode(ids[i:i+1]))
+		for _, j := range topK(row, *top) {
+			fmt.Fprintf(stdout, "  %q %.3f", t.Decode([]int32{int32(j)}), math.Exp(float64(row[j])))
+		}
+		fmt.Fprintln(stdout)
+	}
+	return nil
+}
+
+// topK returns the indices of the k largest entries, largest first.
+func topK(x []float32, k int) []int {
+	var idx []int
+	for i := range x {
+		idx = append(idx, i)
+		for j := len(idx) - 1; j > 0 && x[idx[j]] > x[idx[j-1]]; j-- {
+			idx[j], idx[j-1] = idx[j-1], idx[j]
+		}
+		if len(idx) > k {
+			idx = idx[:k]
+		}
+	}
+	return idx
+}
