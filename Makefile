@@ -1,0 +1,30 @@
+# duo-go: build, test, benchmark and lint.
+GO ?= go
+
+.PHONY: all build test test-fallback bench lint shaders demo clean
+
+all: build test
+
+build:
+	$(GO) build -o bin/duo ./cmd/duo
+
+test:
+	$(GO) test ./...
+
+# The portable kernels, as on a CPU without AVX2/FMA.
+test-fallback:
+	GODEBUG=cpu.avx2=off,cpu.fma=off $(GO) test ./internal/gemm ./tensor ./nn
+	$(GO) test -tags purego ./internal/gemm
+
+bench:
+	$(GO) test -run xxx -bench . -benchtime 3x ./internal/gemm ./nn
+
+lint:
+	@test -z "$$(gofmt -l .)" || (echo "gofmt would change:"; gofmt -l .; exit 1)
+	$(GO) vet ./...
+
+demo: build
+	./bin/duo demo
+
+clean:
+	rm -rf bin

@@ -1,0 +1,80 @@
+package duo
+
+import (
+	"errors"
+	"time"
+)
+
+// RunOptions controls Trainer.Run.
+type RunOptions struct {
+	CheckpointDir   string                // where to save ("" : never)
+	CheckpointEvery int                   // steps between checkpoints (0: only at the end)
+	Progress        func(p Progress)      // called after every step
+	Eval            func(r *Record) error // optional custom evaluation hook, after the built-in one
+}
+
+// Progress is what a status line shows after a step.
+type Progress struct {
+	Record
+	Steps   int           // total steps of the run
+	Elapsed time.Duration // since Run started
+	ETA     time.Duration
+}
+
+// Run trains until Cfg.Steps, evaluating the EMA weights every EvalEvery
+// steps and checkpointing as asked; it always checkpoints at the end (or
+// when a callback returns ErrStop).
+func (t *Trainer) Run(opt RunOptions) error {
+	start, first := time.Now(), t.Step
+	save := func() error {
+		if opt.CheckpointDir == "" {
+			return nil
+		}
+		return t.Save(opt.CheckpointDir)
+	}
+	for t.Step < t.Cfg.Steps {
+		rec, err := t.TrainStep()
+		if err != nil {
+			return err
+		}
+		if t.Cfg.EvalEvery > 0 && (t.Step%t.Cfg.EvalEvery == 0 || t.Step == t.Cfg.Steps) {
+			if err := t.validate(&rec); err != nil {
+				return err
+			}
+		}
+		if opt.Eval != nil {
+			if err := opt.Eval(&rec); err != nil {
+				if errors.Is(err, ErrStop) {
+					return save()
+				}
+				return err
+			}
+		}
+		t.Log[len(t.Log)-1] = rec
+		if opt.Progress != nil {
+			el := time.Since(start)
+			done := t.Step - first
+			eta := time.Duration(float64(el) / float64(done) * float64(t.Cfg.Steps-t.Step))
+			opt.Progress(Progress{Record: rec, Steps: t.Cfg.Steps, Elapsed: el, ETA: eta})
+		}
+		if opt.CheckpointEvery > 0 && t.Step%opt.CheckpointEvery == 0 && t.Step < t.Cfg.Steps {
+			if err := save(); err != nil {
+				return err
+			}
+		}
+	}
+	return save()
+}
+
+// validate evaluates the EMA weights on the validation stream into rec.
+func (t *Trainer) validate(rec *Record) error {
+	return t.WithEMA(func() error {
+		B := t.Cfg.Batch / t.Cfg.GradAccum
+		res, err := Evaluate(t.Model, t.Cfg.Objective, t.Val, B, t.Cfg.EvalBatches, 1, t.Cfg.Seed+uint64(t.Step))
+		if err != nil {
+			return err
+		}
+		rec.ValNLL, rec.ValStdErr = res.NLL, res.StdErr
+		return nil
+	})
+}
