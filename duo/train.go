@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/duo-go/duo/autograd"
+	"github.com/duo-go/duo/internal/data"
 	"github.com/duo-go/duo/nn"
 	"github.com/duo-go/duo/tensor"
 )
@@ -197,14 +198,14 @@ func (t *Trainer) loss(tp *autograd.Tape, B int, stream []int32, rng *tensor.RNG
 		drop = rng
 	}
 	if t.Cfg.Objective == ObjectiveAR {
-		ids, targets := arBatch(randomBlocks(stream, L+1, B, rng), B, L)
+		ids, targets := arBatch(data.RandomBlocks(stream, L+1, B, rng), B, L)
 		logits, err := t.Model.Forward(tp, nn.Input{Batch: B, IDs: ids, RNG: drop})
 		if err != nil {
 			return nil, 0, err
 		}
 		return tp.CrossEntropy(logits, targets), B * L, nil
 	}
-	x := randomBlocks(stream, L, B, rng)
+	x := data.RandomBlocks(stream, L, B, rng)
 	var nb *Noised
 	if t.InCurriculum() {
 		c := Curriculum{Gamma: GammaSchedule{Min: t.Cfg.GammaMin, Max: t.Cfg.GammaMax}, Log10Tau: t.Cfg.Log10Tau(t.Step)}
@@ -234,16 +235,6 @@ func arBatch(blocks []int32, B, L int) (ids, targets []int32) {
 		targets = append(targets, row[1:]...)
 	}
 	return ids, targets
-}
-
-// randomBlocks cuts B windows of L tokens at uniform offsets.
-func randomBlocks(stream []int32, L, B int, rng *tensor.RNG) []int32 {
-	out := make([]int32, 0, B*L)
-	for b := 0; b < B; b++ {
-		off := rng.IntN(len(stream) - L + 1)
-		out = append(out, stream[off:off+L]...)
-	}
-	return out
 }
 
 // WithEMA runs fn with the EMA weights swapped into the model, then

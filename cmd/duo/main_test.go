@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -27,6 +28,56 @@ func TestCLI(t *testing.T) {
 		}
 		if !strings.Contains(stdout.String(), c.out) || !strings.Contains(stderr.String(), c.errOut) {
 			t.Errorf("duo %v: stdout %q, stderr %q; want %q / %q", c.args, stdout.String(), stderr.String(), c.out, c.errOut)
+		}
+	}
+}
+
+// duo train, then sample, eval and denoise on its checkpoint, and resume.
+func TestTrainSampleEvalDenoise(t *testing.T) {
+	dir := t.TempDir()
+	corpus := dir + "/corpus.txt"
+	text := strings.Repeat("the quick brown fox jumps over the lazy dog. ", 200)
+	if err := os.WriteFile(corpus, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := dir + "/run"
+	trainArgs := []string{"train", "--data", corpus, "--out", out, "--model", "micro", "--hidden", "32", "--blocks", "1",
+		"--heads", "2", "--cond", "16", "--length", "16", "--batch", "4", "--steps", "4", "--eval-batches", "2"}
+	steps := []struct {
+		args []string
+		out  string // substring of stdout
+	}{
+		{trainArgs, ""},
+		{[]string{"sample", "--checkpoint", out, "--steps", "4", "--n", "2", "--sampler", "greedy"}, "=== sample 2"},
+		{[]string{"sample", "--checkpoint", out, "--steps", "3", "--n", "1", "--json", "--top-p", "0.9"}, `"samples"`},
+		{[]string{"eval", "--checkpoint", out, "--data", corpus, "--batch", "4", "--json", "--mc", "2"}, `"bpd"`},
+		{[]string{"denoise", "--checkpoint", out, "--ids", "116,104,101", "--sigma", "0.5", "--json"}, `"logprobs"`},
+		{append(append([]string{}, trainArgs...), "--steps", "6", "--resume"), ""},
+	}
+	for _, s := range steps {
+		var stdout, stderr bytes.Buffer
+		if code := run(s.args, &stdout, &stderr); code != 0 {
+			t.Fatalf("duo %v: status %d\n%s", s.args, code, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), s.out) {
+			t.Fatalf("duo %v: stdout %q lacks %q", s.args, stdout.String(), s.out)
+		}
+	}
+	if _, err := os.Stat(out + "/loss.png"); err != nil {
+		t.Error(err)
+	}
+	// Bad input is reported, not a panic.
+	for _, args := range [][]string{
+		{"sample", "--checkpoint", dir + "/missing"},
+		{"denoise", "--checkpoint", out, "--ids", "1,x"},
+		{"denoise", "--checkpoint", out, "--ids", "99999"},
+		{"train", "--data", dir + "/missing.txt", "--out", dir + "/r2"},
+		{"train", "--data", corpus, "--out", dir + "/r3", "--model", "huge"},
+		{"eval", "--checkpoint", out},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != 1 || stderr.Len() == 0 {
+			t.Errorf("duo %v: status %d, stderr %q; want 1 and a message", args, code, stderr.String())
 		}
 	}
 }
