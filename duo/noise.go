@@ -48,32 +48,37 @@ type Curriculum struct {
 // dT/dt and the soft input w / tau (the network embeds softmax(w/tau) @ E).
 // Only the soft input is (B, L, K); each latent row is built in place.
 func (c Curriculum) NoiseCurriculum(x []int32, B, K int, rng *tensor.RNG) *Noised {
-	L := len(x) / B
-	tr := TransformFor(K)
-	nb := newNoised(x, B, L)
-	nb.Soft = tensor.New(B, L, K)
 	t := make([]float64, B)
 	AntitheticTimes(t, rng.Float64())
 	seeds := make([]uint64, B) // one stream per sequence: results do not depend on the thread count
 	for b := range seeds {
 		seeds[b] = rng.Uint64()
 	}
+	return c.noise(x, B, K, t, func(b int) func() float64 { return tensor.NewRNG(seeds[b]).NormFloat64 })
+}
+
+// noise builds the curriculum batch at times t, drawing the standard normal
+// eps of sequence b, position by position and id by id, from eps(b).
+func (c Curriculum) noise(x []int32, B, K int, t []float64, eps func(b int) func() float64) *Noised {
+	L := len(x) / B
+	tr := TransformFor(K)
+	nb := newNoised(x, B, L)
+	nb.Soft = tensor.New(B, L, K)
 	invTau := float32(math.Pow(10, -c.Log10Tau))
 	for b := 0; b < B; b++ {
-		g := c.Gamma.Gamma(t[b])
-		a := tr.Alpha(g)
+		a := c.Gamma.AlphaAtT(tr, t[b])
 		nb.Alpha[b], nb.AlphaPrime[b], nb.Sigma[b] = a, c.Gamma.AlphaPrimeAtT(tr, t[b]), float32(Sigma(a))
 	}
 	w := nb.Soft.Data()
 	parallel.For(B, 1, func(lo, hi int) {
 		for b := lo; b < hi; b++ {
 			at, st := GaussianCoefs(c.Gamma.Gamma(t[b]))
-			r := tensor.NewRNG(seeds[b])
+			normal := eps(b)
 			for i := b * L; i < (b+1)*L; i++ {
 				row := w[i*K : (i+1)*K]
 				best, bestV := 0, float32(math.Inf(-1))
 				for v := range row {
-					e := float32(st * r.NormFloat64())
+					e := float32(st * normal())
 					if v == int(x[i]) {
 						e += float32(at)
 					}
