@@ -125,6 +125,8 @@ func TestGradients(t *testing.T) {
 		}},
 		{"reshape", []*Var{rv(2, 6)}, func(tp *Tape, in []*Var) *Var { return tp.Exp(tp.Reshape(in[0], 3, 4)) }},
 		{"dropout", []*Var{rv(4, 5)}, func(tp *Tape, in []*Var) *Var { return tp.Dropout(in[0], 0.3, tensor.NewRNG(7)) }},
+		{"modulate", []*Var{rv(2, 3, 4), rv(2, 4), rv(2, 4)}, func(tp *Tape, in []*Var) *Var { return tp.Modulate(in[0], in[1], in[2]) }},
+		{"gated add", []*Var{rv(2, 3, 4), rv(2, 3, 4), rv(2, 4)}, func(tp *Tape, in []*Var) *Var { return tp.GatedAdd(in[0], in[1], in[2]) }},
 		{"rotary", []*Var{rv(2, 5, 3*2*4)}, func(tp *Tape, in []*Var) *Var { return tp.Rotary(in[0], rot, 2) }},
 		{"attention", []*Var{rv(2, 5, 3*2*4)}, func(tp *Tape, in []*Var) *Var { return tp.Attention(in[0], 2, false) }},
 		{"attention causal", []*Var{rv(2, 5, 3*2*4)}, func(tp *Tape, in []*Var) *Var { return tp.Attention(in[0], 2, true) }},

@@ -334,3 +334,21 @@ func (t *Tape) Attention(qkv *Var, heads int, causal bool) *Var {
 		return grads(tensor.AttentionBackward(g, qkv.Value, y, lse, heads, causal))
 	})
 }
+
+// Modulate returns x * (1 + scale) + shift for x (B, L, D) and per-sequence
+// shift and scale (B, D): the DiT's adaLN modulation.
+func (t *Tape) Modulate(x, shift, scale *Var) *Var {
+	return t.Op(tensor.Modulate(x.Value, shift.Value, scale.Value), vars(x, shift, scale), func(g *tensor.Tensor) []*tensor.Tensor {
+		dx, dshift, dscale := tensor.ModulateBackward(g, x.Value, scale.Value)
+		return grads(dx, dshift, dscale)
+	})
+}
+
+// GatedAdd returns h + gate * y for h, y (B, L, D) and a per-sequence gate
+// (B, D): the DiT's gated residual.
+func (t *Tape) GatedAdd(h, y, gate *Var) *Var {
+	return t.Op(tensor.GatedAdd(h.Value, y.Value, gate.Value), vars(h, y, gate), func(g *tensor.Tensor) []*tensor.Tensor {
+		dy, dgate := tensor.GatedAddBackward(g, y.Value, gate.Value)
+		return grads(g, dy, dgate)
+	})
+}

@@ -200,7 +200,7 @@ func (m *DiT) Forward(tp *autograd.Tape, in Input) (*autograd.Var, error) {
 	}
 	x := m.NormFinal.Forward(tp, h)
 	if c != nil {
-		mod := tp.Split(tp.Reshape(m.AdaFinal.Forward(tp, c), B, 1, 2*D), 2, D, D)
+		mod := tp.Split(m.AdaFinal.Forward(tp, c), 1, D, D)
 		x = modulate(tp, x, mod[0], mod[1])
 	}
 	return m.Output.Forward(tp, x), nil
@@ -211,7 +211,7 @@ func (m *DiT) block(tp *autograd.Tape, b *Block, h, c *autograd.Var, rng *tensor
 	D := m.Hidden
 	var shift1, scale1, gate1, shift2, scale2, gate2 *autograd.Var
 	if b.AdaLN != nil {
-		mod := tp.Split(tp.Reshape(b.AdaLN.Forward(tp, c), h.Shape()[0], 1, 6*D), 2, D, D, D, D, D, D)
+		mod := tp.Split(b.AdaLN.Forward(tp, c), 1, D, D, D, D, D, D)
 		shift1, scale1, gate1, shift2, scale2, gate2 = mod[0], mod[1], mod[2], mod[3], mod[4], mod[5]
 	}
 	a := modulate(tp, b.Norm1.Forward(tp, h), shift1, scale1)
@@ -236,13 +236,13 @@ func modulate(tp *autograd.Tape, x, shift, scale *autograd.Var) *autograd.Var {
 	if shift == nil {
 		return x
 	}
-	return tp.Add(tp.Mul(x, tp.AddScalar(scale, 1)), shift)
+	return tp.Modulate(x, shift, scale)
 }
 
 // residual returns h + gate * y (h + y without adaLN).
 func residual(tp *autograd.Tape, h, y, gate *autograd.Var) *autograd.Var {
-	if gate != nil {
-		y = tp.Mul(y, gate)
+	if gate == nil {
+		return tp.Add(h, y)
 	}
-	return tp.Add(h, y)
+	return tp.GatedAdd(h, y, gate)
 }

@@ -1,0 +1,94 @@
+package tensor
+
+import (
+	"fmt"
+
+	"github.com/duo-go/duo/internal/parallel"
+)
+
+// adaLN kernels of the DiT block. x, h and y are (B, L, D); shift, scale and
+// gate are (B, D), one vector per sequence, broadcast over its L positions.
+
+func adaDims(op string, x, v *Tensor) (B, L, D int) {
+	if x.Rank() != 3 || v.Len() != x.shape[0]*x.shape[2] {
+		panic(fmt.Sprintf("tensor: %s of %v with %v", op, x.shape, v.shape))
+	}
+	return x.shape[0], x.shape[1], x.shape[2]
+}
+
+// Modulate returns x * (1 + scale) + shift.
+func Modulate(x, shift, scale *Tensor) *Tensor {
+	B, L, D := adaDims("modulate", x, shift)
+	adaDims("modulate", x, scale)
+	out := New(x.shape...)
+	parallel.For(B*L, max(1, 4096/D), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			b := r / L
+			sh, sc := shift.data[b*D:(b+1)*D], scale.data[b*D:(b+1)*D]
+			xr, or := x.data[r*D:(r+1)*D], out.data[r*D:(r+1)*D]
+			for j, v := range xr {
+				or[j] = v*(1+sc[j]) + sh[j]
+			}
+		}
+	})
+	return out
+}
+
+// ModulateBackward returns dx, dshift and dscale for y = Modulate(x, shift, scale).
+func ModulateBackward(g, x, scale *Tensor) (dx, dshift, dscale *Tensor) {
+	B, L, D := adaDims("modulate backward", x, scale)
+	dx = New(x.shape...)
+	dshift, dscale = New(scale.shape...), New(scale.shape...)
+	parallel.For(B, 1, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			sc := scale.data[b*D : (b+1)*D]
+			ds, dc := dshift.data[b*D:(b+1)*D], dscale.data[b*D:(b+1)*D]
+			for r := b * L; r < (b+1)*L; r++ {
+				gr, xr, dr := g.data[r*D:(r+1)*D], x.data[r*D:(r+1)*D], dx.data[r*D:(r+1)*D]
+				for j, gv := range gr {
+					dr[j] = gv * (1 + sc[j])
+					ds[j] += gv
+					dc[j] += gv * xr[j]
+				}
+			}
+		}
+	})
+	return dx, dshift, dscale
+}
+
+// GatedAdd returns h + gate * y (the DiT's gated residual).
+func GatedAdd(h, y, gate *Tensor) *Tensor {
+	B, L, D := adaDims("gated add", h, gate)
+	mustSameShape("gated add", h, y)
+	out := New(h.shape...)
+	parallel.For(B*L, max(1, 4096/D), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			gt := gate.data[(r/L)*D : (r/L+1)*D]
+			hr, yr, or := h.data[r*D:(r+1)*D], y.data[r*D:(r+1)*D], out.data[r*D:(r+1)*D]
+			for j, v := range hr {
+				or[j] = v + gt[j]*yr[j]
+			}
+		}
+	})
+	return out
+}
+
+// GatedAddBackward returns dy and dgate for out = GatedAdd(h, y, gate); dh
+// is g itself.
+func GatedAddBackward(g, y, gate *Tensor) (dy, dgate *Tensor) {
+	B, L, D := adaDims("gated add backward", y, gate)
+	dy, dgate = New(y.shape...), New(gate.shape...)
+	parallel.For(B, 1, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			gt, dg := gate.data[b*D:(b+1)*D], dgate.data[b*D:(b+1)*D]
+			for r := b * L; r < (b+1)*L; r++ {
+				gr, yr, dr := g.data[r*D:(r+1)*D], y.data[r*D:(r+1)*D], dy.data[r*D:(r+1)*D]
+				for j, gv := range gr {
+					dr[j] = gv * gt[j]
+					dg[j] += gv * yr[j]
+				}
+			}
+		}
+	})
+	return dy, dgate
+}
