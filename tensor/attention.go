@@ -94,7 +94,7 @@ func Attention(qkv *Tensor, heads int, causal bool) (out, lse *Tensor) {
 				m := rowLSE(row)
 				ls[i] = m
 				for j, x := range row {
-					row[j] = float32(math.Exp(float64(x - m)))
+					row[j] = expf(x - m)
 				}
 			}
 			o := out.data[b*L*D+h*d:]
@@ -130,7 +130,7 @@ func AttentionBackward(g, qkv, out, lse *Tensor, heads int, causal bool) *Tensor
 						row[j] = 0
 						continue
 					}
-					row[j] = float32(math.Exp(float64(row[j] - ls[i])))
+					row[j] = expf(row[j] - ls[i])
 				}
 			}
 			// dV = P^T dO; dP = dO V^T.

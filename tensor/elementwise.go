@@ -196,18 +196,16 @@ func Log(a *Tensor) *Tensor {
 	return Map(a, func(x float32) float32 { return float32(math.Log(float64(x))) })
 }
 
-func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
-
 // Sigmoid returns 1/(1+e^-a).
-func Sigmoid(a *Tensor) *Tensor { return Map(a, sigmoid) }
+func Sigmoid(a *Tensor) *Tensor { return Map(a, sigmoidf) }
 
 // SiLU returns a * sigmoid(a).
-func SiLU(a *Tensor) *Tensor { return Map(a, func(x float32) float32 { return x * sigmoid(x) }) }
+func SiLU(a *Tensor) *Tensor { return Map(a, func(x float32) float32 { return x * sigmoidf(x) }) }
 
 // SiLUBackward returns g * d SiLU(x)/dx.
 func SiLUBackward(g, x *Tensor) *Tensor {
 	return Map2(g, x, func(g, x float32) float32 {
-		s := sigmoid(x)
+		s := sigmoidf(x)
 		return g * s * (1 + x*(1-s))
 	})
 }
@@ -220,17 +218,14 @@ const (
 // GELU returns the tanh approximation of GELU, as PyTorch's approximate="tanh".
 func GELU(a *Tensor) *Tensor {
 	return Map(a, func(x float32) float32 {
-		v := float64(x)
-		return float32(0.5 * v * (1 + math.Tanh(geluC*(v+geluA*v*v*v))))
+		return 0.5 * x * (1 + tanhf(geluC*(x+geluA*x*x*x)))
 	})
 }
 
 // GELUBackward returns g * d GELU(x)/dx.
 func GELUBackward(g, x *Tensor) *Tensor {
 	return Map2(g, x, func(g, x float32) float32 {
-		v := float64(x)
-		th := math.Tanh(geluC * (v + geluA*v*v*v))
-		d := 0.5*(1+th) + 0.5*v*(1-th*th)*geluC*(1+3*geluA*v*v)
-		return g * float32(d)
+		th := tanhf(geluC * (x + geluA*x*x*x))
+		return g * (0.5*(1+th) + 0.5*x*(1-th*th)*geluC*(1+3*geluA*x*x))
 	})
 }

@@ -164,7 +164,7 @@ func rowLSE(x []float32) float32 {
 	}
 	var s float64
 	for _, v := range x {
-		s += math.Exp(float64(v - m))
+		s += float64(expf(v - m))
 	}
 	return m + float32(math.Log(s))
 }
@@ -177,7 +177,7 @@ func Softmax(t *Tensor) *Tensor {
 		lse := rowLSE(x)
 		y := out.data[r*n : (r+1)*n]
 		for j, v := range x {
-			y[j] = float32(math.Exp(float64(v - lse)))
+			y[j] = expf(v - lse)
 		}
 	})
 	return out
@@ -225,7 +225,7 @@ func LogSoftmaxBackward(g, y *Tensor) *Tensor {
 			s += v
 		}
 		for j, v := range yr {
-			dr[j] = gr[j] - float32(math.Exp(float64(v)))*s
+			dr[j] = gr[j] - expf(v)*s
 		}
 	})
 	return dx
@@ -271,7 +271,7 @@ func CrossEntropyBackward(logits *Tensor, targets []int32, count int, g float32)
 		lse := rowLSE(x)
 		d := dx.data[r*n : (r+1)*n]
 		for j, v := range x {
-			d[j] = scale * float32(math.Exp(float64(v-lse)))
+			d[j] = scale * expf(v-lse)
 		}
 		d[t] -= scale
 	})
