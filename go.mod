@@ -1,3 +1,9 @@
 module github.com/duo-go/duo
 
 go 1.26.8
+
+require (
+	github.com/klauspost/cpuid/v2 v2.3.0
+	github.com/vulkan-go/vulkan v0.0.0-20221209234627-c0a353ae26c8
+	golang.org/x/sys v0.50.0
+)

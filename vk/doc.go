@@ -1,0 +1,104 @@
+// Package vk runs the engine's tensor operations on a GPU through Vulkan
+// compute shaders (github.com/vulkan-go/vulkan; the SPIR-V comes from package
+// shaders).
+//
+// # Using it
+//
+//	d, err := vk.OpenDefault()
+//	if err != nil {
+//		log.Printf("vk: %v; using the CPU", err) // vk.Unavailable(err) is true
+//		return
+//	}
+//	defer d.Close()
+//	a, b, c := d.NewBuffer(m*k), d.NewBuffer(k*n), d.NewBuffer(m*n)
+//	a.Upload(x)
+//	b.Upload(y)
+//	d.MatMul(c, a, b, []int{m, k}, []int{k, n}, false, false, 0)
+//	out := c.Download() // the only point where the host waits
+//
+// Every kernel method mirrors one function of package tensor (its doc
+// comment names it) and has the same semantics on the same row-major data;
+// the tests compare each against the CPU function on random inputs. Shapes
+// are passed explicitly, since a Buffer is only storage. Methods panic on
+// size mismatches, as the tensor package does: those are programming errors.
+//
+// # Execution model
+//
+// Kernel methods record a dispatch into the current command buffer and
+// return at once. The recorder puts a compute-to-compute memory barrier in
+// front of a dispatch only when it reads or writes a buffer that an earlier,
+// not yet separated dispatch wrote (or writes one that was read), so
+// independent dispatches overlap. Nothing is submitted until the host needs
+// values (Buffer.Download, Device.Sync) or a batch grows long (then it is
+// submitted without waiting). A whole training step or sampling step is
+// therefore one submission and one wait.
+//
+// Buffers come from a pool of device allocations bucketed by size, so
+// releasing a buffer (Buffer.Release) and asking for a similar size reuses
+// its memory without a new vkAllocateMemory. Pipelines are built once per
+// kernel and set of specialization constants, on first use. Parameters
+// travel as push constants. A Device is safe for use by several goroutines,
+// but the operations of one goroutine are ordered only among themselves.
+//
+// # Availability
+//
+// The Vulkan loader is opened at run time as libvulkan.so.1 (the versioned
+// name that the runtime package libvulkan1 installs; libvulkan.so exists only
+// with the -dev package), and its vkGetInstanceProcAddr is handed to the
+// binding. Open distinguishes why Vulkan cannot be used, so callers can fall
+// back to the CPU with one clear line:
+//
+//   - ErrNoCgo: the program was built with CGO_ENABLED=0;
+//   - ErrNoLoader: libvulkan.so.1 cannot be loaded;
+//   - ErrNoDriver: the loader found no driver (VK_ERROR_INCOMPATIBLE_DRIVER,
+//     or no physical device at all);
+//   - ErrNoDevice: no device is suitable (Vulkan 1.1 and a compute queue),
+//     or DUO_VK_DEVICE / the index asks for one that does not exist.
+//
+// Unavailable(err) reports whether err is one of them.
+//
+// # The binding
+//
+// Everything goes through github.com/vulkan-go/vulkan except the calls that
+// take arrays of structures (descriptor writes, pipeline creation with
+// specialization constants, barriers, copies, submits, device and layout
+// creation): the binding converts those into C memory that a finalizer can
+// free while the driver still reads it, an intermittent use-after-free
+// (SIGSEGV in vkCreateComputePipelines under load). Its fork
+// github.com/goki/vulkan (v1.0.8) is generated the same way and has the same
+// defect, so switching would not help; instead a small C shim (shim.go)
+// makes those calls with the structures on the C stack. With that the
+// package also passes GOEXPERIMENT=cgocheck2 and the race detector.
+//
+// # Choosing a device
+//
+// OpenDefault prefers a discrete GPU, then an integrated one, then a virtual
+// one, then a CPU implementation (lavapipe). The environment variable
+// DUO_VK_DEVICE overrides the choice with an index into Devices() or a
+// case-insensitive substring of the device name. Open(i) opens device i.
+//
+// # Precision
+//
+// Everything is float32. Sums are accumulated in float32 in a different
+// order than the CPU (which uses float64 for some reductions), so results
+// agree to a relative 1e-5 or so, more loosely for long reductions and
+// transcendental functions; the tests state each tolerance.
+//
+// # Testing
+//
+// DUO_VK_STAGING=1 treats device memory as not host-visible (the staging
+// copies of discrete GPUs, on any device) and DUO_VK_SUBGROUP=0 disables the
+// subgroup variants of the reduction kernels; the tests run every kernel in
+// both configurations.
+//
+// Tests skip with a message when Vulkan is unavailable, unless
+// DUO_REQUIRE_VULKAN=1, in which case they fail. On a machine without a GPU,
+// Mesa's lavapipe runs them on the CPU:
+//
+//	apt-get install mesa-vulkan-drivers libvulkan1
+//	VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.x86_64.json \
+//	DUO_REQUIRE_VULKAN=1 go test ./vk
+//
+// Building needs a C compiler (cgo) but no Vulkan headers or libraries: the
+// binding carries its headers and the loader is opened at run time.
+package vk
