@@ -26,6 +26,7 @@ type command struct {
 
 var commands = map[string]command{
 	"version": {"print the version and build information", runVersion},
+	"bench":   {"benchmarks: bench gemm (GFLOP/s), bench train (tokens/s)", runBench},
 	"train":   {"train a Duo, UDLM or AR model on a corpus", runTrain},
 	"sample":  {"generate text from a checkpoint", runSample},
 	"eval":    {"validation NLL bound, PPL and bits per token of a checkpoint", runEval},

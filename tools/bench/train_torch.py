@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""PyTorch reference for `duo bench train`: tokens/s of a full training step
+(forward, backward, AdamW) of the same DiT on the same machine.
+
+The DiT is tools/golden/dit_golden.py's implementation of dit.md (the model
+the Go engine is checked against). Same config as `duo bench train`: D=256,
+4 blocks, 4 heads, cond 128, L=128, batch 16, byte vocabulary (K=256),
+token-id input, cross-entropy on the logits (the loss reduction is not what
+is measured). Debian's python3-torch; its threads follow OPENBLAS_NUM_THREADS:
+
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/bench/train_torch.py --threads 1
+    OPENBLAS_NUM_THREADS=2 /usr/bin/python3 tools/bench/train_torch.py --threads 2
+"""
+import argparse
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "golden"))
+import dit_golden as dg  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=int(os.environ.get("OPENBLAS_NUM_THREADS", "1")))
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--blocks", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--length", type=int, default=128)
+    ap.add_argument("--batch", type=int, default=16)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    K = 256
+    model = dg.DIT(K, a.hidden, 128, a.blocks, a.heads, 4, causal=False)
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.02)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0)
+    ids = torch.randint(0, K, (a.batch, a.length))
+    sigma = torch.rand(a.batch)
+
+    def step():
+        logits = model(ids, sigma)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, K), ids.reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    step()  # warm-up
+    start = time.perf_counter()
+    for _ in range(a.steps):
+        step()
+    el = time.perf_counter() - start
+    tok = a.batch * a.length * a.steps / el
+    print(f"pytorch {torch.__version__} threads={a.threads}: {el / a.steps * 1000:.1f} ms/step, {tok:.0f} tokens/s")
+
+
+if __name__ == "__main__":
+    main()
