@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/duo-go/duo/internal/atomicfile"
 	"github.com/duo-go/duo/internal/safetensors"
@@ -22,7 +23,7 @@ const (
 func Tensors(prefix string, params []Param) []safetensors.Tensor {
 	out := make([]safetensors.Tensor, len(params))
 	for i, p := range params {
-		out[i] = safetensors.NewF32(prefix+p.Name, p.Value.Shape(), p.Value.Data())
+		out[i] = safetensors.NewF32(prefix+p.Name, p.Value.Shape(), p.Value.Host())
 	}
 	return out
 }
@@ -50,7 +51,7 @@ func LoadParams(f *safetensors.File, prefix string, params []Param, ignore ...st
 		if !ok {
 			return fmt.Errorf("missing tensor %q (shape %v)", name, p.Value.Shape())
 		}
-		if !equalShape(t.Shape, p.Value.Shape()) {
+		if !slices.Equal(t.Shape, p.Value.Shape()) {
 			return fmt.Errorf("tensor %q has shape %v, want %v", name, t.Shape, p.Value.Shape())
 		}
 		v, err := t.Float32s()
@@ -69,18 +70,6 @@ func LoadParams(f *safetensors.File, prefix string, params []Param, ignore ...st
 		}
 	}
 	return nil
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // SaveDiT writes a checkpoint directory: config.json (the model's Config

@@ -16,20 +16,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/duo-go/duo/internal/tokenizer"
 )
 
-// Tokenizer is what Load needs from a tokenizer. It has the method set of
-// tokenizer.Tokenizer, so any of that package's tokenizers can be passed.
-type Tokenizer interface {
-	// Encode returns the token ids of text.
-	Encode(text string) []int32
-	// Decode returns the text of ids.
-	Decode(ids []int32) string
-	// VocabSize is one more than the largest id Encode can return.
-	VocabSize() int
-	// EOT is the end-of-text id placed between documents, or -1 if none.
-	EOT() int32
-}
+// Tokenizer is the tokenizer package's interface: what Load needs to turn
+// text into ids.
+type Tokenizer = tokenizer.Tokenizer
 
 // Corpus is a tokenised corpus split into train and validation token streams.
 type Corpus struct {
