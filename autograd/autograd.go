@@ -54,9 +54,10 @@ func (v *Var) accumulate(g *tensor.Tensor) {
 	tensor.AddScaled(v.Grad, g.Reshape(v.Value.Shape()...), 1)
 }
 
+// sameStorage reports whether two gradients are views of one storage (so
+// that one of them must be copied before two Vars own them).
 func sameStorage(a, b *tensor.Tensor) bool {
-	x, y := a.Data(), b.Data()
-	return len(x) > 0 && len(y) > 0 && &x[0] == &y[0]
+	return a.Len() > 0 && b.Len() > 0 && tensor.SameStorage(a, b)
 }
 
 type record struct {

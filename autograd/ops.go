@@ -124,7 +124,7 @@ func (t *Tape) Scale(a *Var, s float32) *Var {
 
 // AddScalar returns a + s.
 func (t *Tape) AddScalar(a *Var, s float32) *Var {
-	y := tensor.Map(a.Value, func(x float32) float32 { return x + s })
+	y := tensor.AddScalar(a.Value, s)
 	return t.Op(y, vars(a), func(g *tensor.Tensor) []*tensor.Tensor { return grads(g) })
 }
 
@@ -145,7 +145,7 @@ func (t *Tape) Log(a *Var) *Var {
 func (t *Tape) Sigmoid(a *Var) *Var {
 	y := tensor.Sigmoid(a.Value)
 	return t.Op(y, vars(a), func(g *tensor.Tensor) []*tensor.Tensor {
-		return grads(tensor.Map2(g, y, func(g, s float32) float32 { return g * s * (1 - s) }))
+		return grads(tensor.SigmoidBackward(g, y))
 	})
 }
 
@@ -231,9 +231,10 @@ func (t *Tape) LogSoftmax(a *Var) *Var {
 // CrossEntropy returns the mean next-token loss -log softmax(logits)[target]
 // over rows whose target is not negative.
 func (t *Tape) CrossEntropy(logits *Var, targets []int32) *Var {
-	loss, n := tensor.CrossEntropy(logits.Value, targets)
-	return t.Op(tensor.Scalar(float32(loss)), vars(logits), func(g *tensor.Tensor) []*tensor.Tensor {
-		return grads(tensor.CrossEntropyBackward(logits.Value, targets, n, g.Item()))
+	stats := tensor.CrossEntropyStats(logits.Value, targets) // [loss, count]
+	loss := stats.Rows(0, 1).Reshape()
+	return t.Op(loss, vars(logits), func(g *tensor.Tensor) []*tensor.Tensor {
+		return grads(tensor.CrossEntropyGrad(logits.Value, targets, stats, g))
 	})
 }
 

@@ -32,7 +32,11 @@ func TokenLosses(logits *tensor.Tensor, nb *Noised, grad *tensor.Tensor) []float
 		panic(fmt.Sprintf("duo: logits %v for a batch of %dx%d", logits.Shape(), nb.B, nb.L))
 	}
 	losses := make([]float64, rows)
-	x := logits.Data()
+	x := logits.Host()
+	var gd []float32
+	if grad != nil {
+		gd = grad.Data()
+	}
 	parallel.For(rows, max(1, 4096/K), func(lo, hi int) {
 		logX := make([]float64, K)
 		d := make([]float64, K)
@@ -50,7 +54,7 @@ func TokenLosses(logits *tensor.Tensor, nb *Noised, grad *tensor.Tensor) []float
 			for _, v := range d {
 				s += v
 			}
-			g := grad.Data()[r*K : (r+1)*K]
+			g := gd[r*K : (r+1)*K]
 			for v := range g {
 				g[v] = float32(d[v] - math.Exp(logX[v])*s)
 			}
@@ -89,6 +93,6 @@ func NELBO(tp *autograd.Tape, logits *autograd.Var, nb *Noised) *autograd.Var {
 	}
 	n := float64(len(losses))
 	return tp.Op(tensor.Scalar(float32(sum/n)), []*autograd.Var{logits}, func(g *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{tensor.Scale(grad, g.Item()/float32(n))}
+		return []*tensor.Tensor{tensor.ScaleBy(grad, g, 1/float32(n))}
 	})
 }

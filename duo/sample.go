@@ -105,7 +105,7 @@ func denoiseStep(m *nn.DiT, z []int32, B, L int, alphaT, alphaS, topP float64, r
 	for i := range seeds {
 		seeds[i] = rng.Uint64()
 	}
-	x := logits.Value.Data()
+	x := logits.Value.Host()
 	parallel.For(B*L, 16, func(lo, hi int) {
 		p := make([]float64, K)
 		var order []int

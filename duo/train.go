@@ -179,10 +179,11 @@ func (t *Trainer) TrainStep() (Record, error) {
 		}
 		tokens += n
 	}
-	rec.GradNorm = nn.ClipGradNorm(t.Params, cfg.ClipNorm)
+	gradNorm := nn.ClipGradNormDeferred(t.Params, cfg.ClipNorm)
 	t.Opt.Step(rec.LR)
 	t.EMA.Update(t.Params)
 	nn.ZeroGrad(t.Params)
+	rec.GradNorm = gradNorm() // read after the whole step is recorded
 	t.Step++
 	rec.TokensPerS = float64(tokens) / time.Since(start).Seconds()
 	t.Log = append(t.Log, rec)

@@ -3,7 +3,6 @@ package nn
 import (
 	"math"
 
-	"github.com/duo-go/duo/internal/parallel"
 	"github.com/duo-go/duo/tensor"
 )
 
@@ -29,29 +28,15 @@ func NewAdamW(params []Param, weightDecay float64) *AdamW {
 }
 
 // Step applies one update with learning rate lr to every parameter that has
-// a gradient.
+// a gradient (tensor.AdamWStep: on the device when a backend is set).
 func (o *AdamW) Step(lr float64) {
 	o.Steps++
-	bc1 := 1 - math.Pow(o.Beta1, float64(o.Steps))
-	bc2 := 1 - math.Pow(o.Beta2, float64(o.Steps))
-	decay := float32(1 - lr*o.WeightDecay)
-	b1, b2 := float32(o.Beta1), float32(o.Beta2)
-	stepSize := float32(lr / bc1)
-	rbc2 := float32(1 / math.Sqrt(bc2))
-	eps := float32(o.Eps)
+	hp := tensor.AdamWParams{LR: lr, Beta1: o.Beta1, Beta2: o.Beta2, Eps: o.Eps, WeightDecay: o.WeightDecay, Step: o.Steps}
 	for i, p := range o.Params {
 		if p.Grad == nil {
 			continue
 		}
-		w, g, m, v := p.Value.Data(), p.Grad.Data(), o.M[i].Data(), o.V[i].Data()
-		parallel.For(len(w), 1<<14, func(lo, hi int) {
-			for j := lo; j < hi; j++ {
-				w[j] *= decay
-				m[j] = b1*m[j] + (1-b1)*g[j]
-				v[j] = b2*v[j] + (1-b2)*g[j]*g[j]
-				w[j] -= stepSize * m[j] / (float32(math.Sqrt(float64(v[j])))*rbc2 + eps)
-			}
-		})
+		tensor.AdamWStep(p.Value, p.Grad, o.M[i], o.V[i], hp)
 	}
 }
 
@@ -62,34 +47,33 @@ func ZeroGrad(params []Param) {
 	}
 }
 
+// grads lists the parameters' gradients (nil where there is none).
+func grads(params []Param) []*tensor.Tensor {
+	gs := make([]*tensor.Tensor, len(params))
+	for i, p := range params {
+		gs[i] = p.Grad
+	}
+	return gs
+}
+
 // GradNorm returns the global L2 norm of the gradients.
 func GradNorm(params []Param) float64 {
-	var s float64
-	for _, p := range params {
-		if p.Grad == nil {
-			continue
-		}
-		for _, g := range p.Grad.Data() {
-			s += float64(g) * float64(g)
-		}
-	}
-	return math.Sqrt(s)
+	return math.Sqrt(float64(tensor.SumSquares(grads(params)...).Item()))
 }
 
 // ClipGradNorm scales the gradients so their global L2 norm is at most
 // maxNorm (as torch.nn.utils.clip_grad_norm_) and returns the norm before
 // clipping.
 func ClipGradNorm(params []Param, maxNorm float64) float64 {
-	norm := GradNorm(params)
-	if maxNorm > 0 && norm > maxNorm {
-		s := float32(maxNorm / (norm + 1e-6))
-		for _, p := range params {
-			if p.Grad != nil {
-				p.Grad.CopyFrom(tensor.Scale(p.Grad, s))
-			}
-		}
-	}
-	return norm
+	return ClipGradNormDeferred(params, maxNorm)()
+}
+
+// ClipGradNormDeferred clips as ClipGradNorm but returns a function that
+// reads the norm, so that a training step can record its optimiser update
+// on the device before the host waits for the norm.
+func ClipGradNormDeferred(params []Param, maxNorm float64) (norm func() float64) {
+	sumsq := tensor.ClipByGlobalNorm(grads(params), maxNorm)
+	return func() float64 { return math.Sqrt(float64(sumsq.Item())) }
 }
 
 // WarmupConstant is the reference learning-rate schedule: linear warm-up
@@ -126,17 +110,14 @@ func NewEMA(params []Param, decay float64) *EMA {
 	return e
 }
 
-// Update moves the average towards the parameters.
+// Update moves the average towards the parameters (tensor.EMAStep).
 func (e *EMA) Update(params []Param) {
 	e.Updates++
 	n := float64(e.Updates)
 	d := math.Min(e.Decay, (1+n)/(10+n))
+	k := float32(1 - d)
 	for i, p := range params {
-		s, w := e.Shadow[i].Data(), p.Value.Data()
-		k := float32(1 - d)
-		for j := range s {
-			s[j] -= k * (s[j] - w[j])
-		}
+		tensor.EMAStep(e.Shadow[i], p.Value, k)
 	}
 }
 

@@ -20,7 +20,16 @@ func adaDims(op string, x, v *Tensor) (B, L, D int) {
 func Modulate(x, shift, scale *Tensor) *Tensor {
 	B, L, D := adaDims("modulate", x, shift)
 	adaDims("modulate", x, scale)
-	out := New(x.shape...)
+	if be := current; be != nil {
+		c := dcall{be: be}
+		xb, sh, sc := c.in(x), c.in(shift), c.in(scale)
+		out, ob := c.newOut(x.shape...)
+		be.Modulate(ob, xb, sh, sc, B, L, D)
+		c.done()
+		return out
+	}
+	hostRead(x, shift, scale)
+	out := newHost(x.shape...)
 	parallel.For(B*L, max(1, 4096/D), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			b := r / L
@@ -37,8 +46,20 @@ func Modulate(x, shift, scale *Tensor) *Tensor {
 // ModulateBackward returns dx, dshift and dscale for y = Modulate(x, shift, scale).
 func ModulateBackward(g, x, scale *Tensor) (dx, dshift, dscale *Tensor) {
 	B, L, D := adaDims("modulate backward", x, scale)
-	dx = New(x.shape...)
-	dshift, dscale = New(scale.shape...), New(scale.shape...)
+	if be := current; be != nil {
+		c := dcall{be: be}
+		gb, xb, sc := c.in(g), c.in(x), c.in(scale)
+		var dxb, dsh, dsc Buffer
+		dx, dxb = c.newOut(x.shape...)
+		dshift, dsh = c.newOut(scale.shape...)
+		dscale, dsc = c.newOut(scale.shape...)
+		be.ModulateBackward(dxb, dsh, dsc, gb, xb, sc, B, L, D)
+		c.done()
+		return dx, dshift, dscale
+	}
+	hostRead(g, x, scale)
+	dx = newHost(x.shape...)
+	dshift, dscale = newHost(scale.shape...), newHost(scale.shape...)
 	parallel.For(B, 1, func(lo, hi int) {
 		for b := lo; b < hi; b++ {
 			sc := scale.data[b*D : (b+1)*D]
@@ -60,7 +81,16 @@ func ModulateBackward(g, x, scale *Tensor) (dx, dshift, dscale *Tensor) {
 func GatedAdd(h, y, gate *Tensor) *Tensor {
 	B, L, D := adaDims("gated add", h, gate)
 	mustSameShape("gated add", h, y)
-	out := New(h.shape...)
+	if be := current; be != nil {
+		c := dcall{be: be}
+		hb, yb, gb := c.in(h), c.in(y), c.in(gate)
+		out, ob := c.newOut(h.shape...)
+		be.GatedAdd(ob, hb, yb, gb, B, L, D)
+		c.done()
+		return out
+	}
+	hostRead(h, y, gate)
+	out := newHost(h.shape...)
 	parallel.For(B*L, max(1, 4096/D), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			gt := gate.data[(r/L)*D : (r/L+1)*D]
@@ -77,7 +107,18 @@ func GatedAdd(h, y, gate *Tensor) *Tensor {
 // is g itself.
 func GatedAddBackward(g, y, gate *Tensor) (dy, dgate *Tensor) {
 	B, L, D := adaDims("gated add backward", y, gate)
-	dy, dgate = New(y.shape...), New(gate.shape...)
+	if be := current; be != nil {
+		c := dcall{be: be}
+		gb, yb, gt := c.in(g), c.in(y), c.in(gate)
+		var dyb, dgb Buffer
+		dy, dyb = c.newOut(y.shape...)
+		dgate, dgb = c.newOut(gate.shape...)
+		be.GatedAddBackward(dyb, dgb, gb, yb, gt, B, L, D)
+		c.done()
+		return dy, dgate
+	}
+	hostRead(g, y, gate)
+	dy, dgate = newHost(y.shape...), newHost(gate.shape...)
 	parallel.For(B, 1, func(lo, hi int) {
 		for b := lo; b < hi; b++ {
 			gt, dg := gate.data[b*D:(b+1)*D], dgate.data[b*D:(b+1)*D]

@@ -14,6 +14,10 @@ import (
 type Rotary struct {
 	L, D     int
 	cos, sin []float32 // (L, d/2)
+
+	// The same tables as tensors, whose device copies a backend uploads on
+	// first use and keeps.
+	cosT, sinT *Tensor
 }
 
 // NewRotary builds the tables.
@@ -28,6 +32,7 @@ func NewRotary(L, d int, base float64) *Rotary {
 			r.sin[p*h+j] = float32(math.Sin(a))
 		}
 	}
+	r.cosT, r.sinT = From(r.cos, L, h), From(r.sin, L, h)
 	return r
 }
 
@@ -40,7 +45,17 @@ func (r *Rotary) Apply(qkv *Tensor, heads int, inverse bool) *Tensor {
 		panic(fmt.Sprintf("tensor: rotary of %v with %d heads of %d (max length %d)", qkv.shape, heads, r.D, r.L))
 	}
 	B, L, W := qkv.shape[0], qkv.shape[1], qkv.shape[2]
-	out := qkv.Clone()
+	if be := current; be != nil {
+		c := dcall{be: be}
+		qb, cb, sb := c.in(qkv), c.in(r.cosT), c.in(r.sinT)
+		out, ob := c.newOut(qkv.shape...)
+		be.Rotary(ob, qb, cb, sb, B, L, heads, r.D, r.L, inverse)
+		c.done()
+		return out
+	}
+	hostRead(qkv)
+	out := newHost(qkv.shape...)
+	copy(out.data, qkv.data)
 	h := r.D / 2
 	sign := float32(1)
 	if inverse {
@@ -73,8 +88,19 @@ func (r *Rotary) Apply(qkv *Tensor, heads int, inverse bool) *Tensor {
 func Attention(qkv *Tensor, heads int, causal bool) (out, lse *Tensor) {
 	B, L, d := attnDims(qkv, heads)
 	D := heads * d
-	out = New(B, L, D)
-	lse = New(B, heads, L)
+	if be := current; be != nil {
+		c := dcall{be: be}
+		qb := c.in(qkv)
+		var ob, lb Buffer
+		out, ob = c.newOut(B, L, D)
+		lse, lb = c.newOut(B, heads, L)
+		be.Attention(ob, lb, qb, B, L, heads, causal)
+		c.done()
+		return out, lse
+	}
+	hostRead(qkv)
+	out = newHost(B, L, D)
+	lse = newHost(B, heads, L)
 	scale := float32(1 / math.Sqrt(float64(d)))
 	parallel.For(B*heads, 1, func(lo, hi int) {
 		s := make([]float32, L*L)
@@ -109,7 +135,16 @@ func Attention(qkv *Tensor, heads int, causal bool) (out, lse *Tensor) {
 func AttentionBackward(g, qkv, out, lse *Tensor, heads int, causal bool) *Tensor {
 	B, L, d := attnDims(qkv, heads)
 	D := heads * d
-	dqkv := New(qkv.shape...)
+	if be := current; be != nil {
+		c := dcall{be: be}
+		gb, qb, ob, lb := c.in(g), c.in(qkv), c.in(out), c.in(lse)
+		dqkv, db := c.newOut(qkv.shape...)
+		be.AttentionBackward(db, gb, qb, ob, lb, B, L, heads, causal)
+		c.done()
+		return dqkv
+	}
+	hostRead(g, qkv, out, lse)
+	dqkv := newHost(qkv.shape...)
 	scale := float32(1 / math.Sqrt(float64(d)))
 	parallel.For(B*heads, 1, func(lo, hi int) {
 		p := make([]float32, L*L)

@@ -79,10 +79,11 @@ func forRows(out, sa, sb []int, fn func(o, ia, ib int)) {
 	}
 }
 
-// binary applies f elementwise with NumPy broadcasting.
+// binary applies f elementwise with NumPy broadcasting (on the host).
 func binary(op string, a, b *Tensor, f func(x, y float32) float32) *Tensor {
+	hostRead(a, b)
 	if SameShape(a, b) {
-		out := New(a.shape...)
+		out := newHost(a.shape...)
 		o, x, y := out.data, a.data, b.data[:len(a.data)]
 		parallel.For(len(o), 1<<15, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
@@ -95,7 +96,7 @@ func binary(op string, a, b *Tensor, f func(x, y float32) float32) *Tensor {
 	if err != nil {
 		panic("tensor: " + op + ": " + err.Error())
 	}
-	out := New(shape...)
+	out := newHost(shape...)
 	sa, sb := bstrides(a.shape, shape), bstrides(b.shape, shape)
 	n := 1
 	if len(shape) > 0 {
@@ -113,23 +114,65 @@ func binary(op string, a, b *Tensor, f func(x, y float32) float32) *Tensor {
 	return out
 }
 
+// devBinary records a broadcasting binary kernel.
+func devBinary(be Backend, op BinaryOp, name string, a, b *Tensor) *Tensor {
+	shape, err := BroadcastShape(a.shape, b.shape)
+	if err != nil {
+		panic("tensor: " + name + ": " + err.Error())
+	}
+	c := dcall{be: be}
+	ab, bb := c.in(a), c.in(b)
+	out, ob := c.newOut(shape...)
+	be.Binary(op, ob, ab, bb, a.shape, b.shape)
+	c.done()
+	return out
+}
+
+// devSame records an elementwise binary kernel on two tensors of one shape.
+func devSame(be Backend, op BinaryOp, name string, a, b *Tensor) *Tensor {
+	mustSameShape(name, a, b)
+	return devBinary(be, op, name, a, b)
+}
+
+// devUnary records an elementwise unary kernel.
+func devUnary(be Backend, op UnaryOp, a *Tensor, alpha float32) *Tensor {
+	c := dcall{be: be}
+	ab := c.in(a)
+	out, ob := c.newOut(a.shape...)
+	be.Unary(op, ob, ab, alpha)
+	c.done()
+	return out
+}
+
 // Add returns a + b with broadcasting.
 func Add(a, b *Tensor) *Tensor {
+	if be := current; be != nil {
+		return devBinary(be, BinaryAdd, "add", a, b)
+	}
 	return binary("add", a, b, func(x, y float32) float32 { return x + y })
 }
 
 // Sub returns a - b with broadcasting.
 func Sub(a, b *Tensor) *Tensor {
+	if be := current; be != nil {
+		return devBinary(be, BinarySub, "sub", a, b)
+	}
 	return binary("sub", a, b, func(x, y float32) float32 { return x - y })
 }
 
 // Mul returns a * b with broadcasting.
 func Mul(a, b *Tensor) *Tensor {
+	if be := current; be != nil {
+		return devBinary(be, BinaryMul, "mul", a, b)
+	}
 	return binary("mul", a, b, func(x, y float32) float32 { return x * y })
 }
 
 // Div returns a / b with broadcasting.
 func Div(a, b *Tensor) *Tensor {
+	if be := current; be != nil {
+		return devBinary(be, BinaryDiv, "div", a, b)
+	}
 	return binary("div", a, b, func(x, y float32) float32 { return x / y })
 }
 
@@ -139,7 +182,16 @@ func ReduceTo(g *Tensor, shape []int) *Tensor {
 	if equalInts(g.shape, shape) {
 		return g
 	}
-	out := New(shape...)
+	if be := current; be != nil {
+		c := dcall{be: be}
+		gb := c.in(g)
+		out, ob := c.newOut(shape...)
+		be.ReduceTo(ob, gb, g.shape, shape)
+		c.done()
+		return out
+	}
+	hostRead(g)
+	out := newHost(shape...)
 	so := bstrides(shape, g.shape)
 	nd := len(g.shape)
 	n, k := g.shape[nd-1], so[nd-1]
@@ -158,9 +210,11 @@ func ReduceTo(g *Tensor, shape []int) *Tensor {
 	return out
 }
 
-// Map returns f applied to every element.
+// Map returns f applied to every element. It always runs on the host (f is
+// Go code); hot paths use the named operations instead.
 func Map(a *Tensor, f func(float32) float32) *Tensor {
-	out := New(a.shape...)
+	hostRead(a)
+	out := newHost(a.shape...)
 	x, o := a.data, out.data
 	parallel.For(len(o), 1<<14, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -170,40 +224,104 @@ func Map(a *Tensor, f func(float32) float32) *Tensor {
 	return out
 }
 
-// Map2 returns f(a_i, b_i) for two tensors of the same shape.
+// Map2 returns f(a_i, b_i) for two tensors of the same shape. Like Map it
+// always runs on the host.
 func Map2(a, b *Tensor, f func(x, y float32) float32) *Tensor {
 	mustSameShape("map2", a, b)
 	return binary("map2", a, b, f)
 }
 
 // Scale returns s * a.
-func Scale(a *Tensor, s float32) *Tensor { return Map(a, func(x float32) float32 { return s * x }) }
+func Scale(a *Tensor, s float32) *Tensor {
+	if be := current; be != nil {
+		return devUnary(be, UnaryScale, a, s)
+	}
+	return Map(a, func(x float32) float32 { return s * x })
+}
+
+// ScaleBy returns a * (s*c) for a one-element tensor s, with s*c rounded to
+// float32 first: a scaling by a value that may live on the device (an
+// upstream gradient), without reading it on the host.
+func ScaleBy(a, s *Tensor, c float32) *Tensor {
+	if s.n != 1 {
+		panic(fmt.Sprintf("tensor: scale by a tensor of shape %v", s.shape))
+	}
+	if be := current; be != nil {
+		f := devUnary(be, UnaryScale, s, c)
+		return devBinary(be, BinaryMul, "scale by", a, f.Reshape())
+	}
+	return Scale(a, s.Item()*c)
+}
+
+// AddScalar returns a + s.
+func AddScalar(a *Tensor, s float32) *Tensor {
+	if be := current; be != nil {
+		return devUnary(be, UnaryAddScalar, a, s)
+	}
+	return Map(a, func(x float32) float32 { return x + s })
+}
 
 // AddScaled computes a += s*b in place (same shapes).
 func AddScaled(a, b *Tensor, s float32) {
 	mustSameShape("addscaled", a, b)
+	if be := current; be != nil {
+		c := dcall{be: be}
+		bb := c.in(b)
+		be.AddScaled(c.inout(a), bb, s)
+		c.done()
+		return
+	}
+	hostRead(b)
+	hostWrite(a)
 	x, y := b.data, a.data
 	parallel.For(len(y), 1<<15, func(lo, hi int) { axpy(s, x[lo:hi], y[lo:hi]) })
 }
 
 // Exp returns e^a.
 func Exp(a *Tensor) *Tensor {
+	if be := current; be != nil {
+		return devUnary(be, UnaryExp, a, 0)
+	}
 	return Map(a, func(x float32) float32 { return float32(math.Exp(float64(x))) })
 }
 
 // Log returns ln a.
 func Log(a *Tensor) *Tensor {
+	if be := current; be != nil {
+		return devUnary(be, UnaryLog, a, 0)
+	}
 	return Map(a, func(x float32) float32 { return float32(math.Log(float64(x))) })
 }
 
 // Sigmoid returns 1/(1+e^-a).
-func Sigmoid(a *Tensor) *Tensor { return Map(a, sigmoidf) }
+func Sigmoid(a *Tensor) *Tensor {
+	if be := current; be != nil {
+		return devUnary(be, UnarySigmoid, a, 0)
+	}
+	return Map(a, sigmoidf)
+}
+
+// SigmoidBackward returns g * y * (1 - y) for y = Sigmoid(x).
+func SigmoidBackward(g, y *Tensor) *Tensor {
+	if be := current; be != nil {
+		return devSame(be, BinarySigmoidBackward, "sigmoid backward", g, y)
+	}
+	return Map2(g, y, func(g, s float32) float32 { return g * s * (1 - s) })
+}
 
 // SiLU returns a * sigmoid(a).
-func SiLU(a *Tensor) *Tensor { return Map(a, func(x float32) float32 { return x * sigmoidf(x) }) }
+func SiLU(a *Tensor) *Tensor {
+	if be := current; be != nil {
+		return devUnary(be, UnarySiLU, a, 0)
+	}
+	return Map(a, func(x float32) float32 { return x * sigmoidf(x) })
+}
 
 // SiLUBackward returns g * d SiLU(x)/dx.
 func SiLUBackward(g, x *Tensor) *Tensor {
+	if be := current; be != nil {
+		return devSame(be, BinarySiLUBackward, "silu backward", g, x)
+	}
 	return Map2(g, x, func(g, x float32) float32 {
 		s := sigmoidf(x)
 		return g * s * (1 + x*(1-s))
@@ -217,6 +335,9 @@ const (
 
 // GELU returns the tanh approximation of GELU, as PyTorch's approximate="tanh".
 func GELU(a *Tensor) *Tensor {
+	if be := current; be != nil {
+		return devUnary(be, UnaryGELU, a, 0)
+	}
 	return Map(a, func(x float32) float32 {
 		return 0.5 * x * (1 + tanhf(geluC*(x+geluA*x*x*x)))
 	})
@@ -224,6 +345,9 @@ func GELU(a *Tensor) *Tensor {
 
 // GELUBackward returns g * d GELU(x)/dx.
 func GELUBackward(g, x *Tensor) *Tensor {
+	if be := current; be != nil {
+		return devSame(be, BinaryGELUBackward, "gelu backward", g, x)
+	}
 	return Map2(g, x, func(g, x float32) float32 {
 		th := tanhf(geluC * (x + geluA*x*x*x))
 		return g * (0.5*(1+th) + 0.5*x*(1-th*th)*geluC*(1+3*geluA*x*x))

@@ -9,11 +9,24 @@ import (
 // (len(ids), D). Ids must lie in [0, K).
 func Embedding(table *Tensor, ids []int32) *Tensor {
 	k, d := table.shape[0], table.shape[1]
-	out := New(len(ids), d)
-	for i, id := range ids {
+	for _, id := range ids {
 		if id < 0 || int(id) >= k {
 			panic(fmt.Sprintf("tensor: embedding id %d outside [0,%d)", id, k))
 		}
+	}
+	if be := current; be != nil {
+		c := dcall{be: be}
+		tb, ib := c.in(table), c.ids(ids)
+		out, ob := c.newOut(len(ids), d)
+		if len(ids) > 0 && d > 0 {
+			be.Embedding(ob, tb, ib, d)
+		}
+		c.done()
+		return out
+	}
+	hostRead(table)
+	out := newHost(len(ids), d)
+	for i, id := range ids {
 		copy(out.data[i*d:(i+1)*d], table.data[int(id)*d:(int(id)+1)*d])
 	}
 	return out
@@ -22,6 +35,18 @@ func Embedding(table *Tensor, ids []int32) *Tensor {
 // EmbeddingBackward scatter-adds the rows of g into dtable at ids.
 func EmbeddingBackward(g *Tensor, ids []int32, dtable *Tensor) {
 	d := dtable.shape[1]
+	if be := current; be != nil {
+		if len(ids) == 0 || d == 0 {
+			return
+		}
+		c := dcall{be: be}
+		gb, ib := c.in(g), c.ids(ids)
+		be.EmbeddingBackward(c.inout(dtable), gb, ib, d)
+		c.done()
+		return
+	}
+	hostRead(g)
+	hostWrite(dtable)
 	for i, id := range ids {
 		axpy(1, g.data[i*d:(i+1)*d], dtable.data[int(id)*d:(int(id)+1)*d])
 	}
@@ -33,11 +58,24 @@ func GatherLast(t *Tensor, idx []int32) *Tensor {
 	if len(idx) != rows {
 		panic(fmt.Sprintf("tensor: gather %d indices from %v", len(idx), t.shape))
 	}
-	out := New(t.shape[:len(t.shape)-1]...)
-	for r, j := range idx {
+	for _, j := range idx {
 		if j < 0 || int(j) >= n {
 			panic(fmt.Sprintf("tensor: gather index %d outside [0,%d)", j, n))
 		}
+	}
+	if be := current; be != nil {
+		c := dcall{be: be}
+		tb, ib := c.in(t), c.ids(idx)
+		out, ob := c.newOut(t.shape[:len(t.shape)-1]...)
+		if rows > 0 {
+			be.GatherLast(ob, tb, ib, n)
+		}
+		c.done()
+		return out
+	}
+	hostRead(t)
+	out := newHost(t.shape[:len(t.shape)-1]...)
+	for r, j := range idx {
 		out.data[r] = t.data[r*n+int(j)]
 	}
 	return out
@@ -45,7 +83,18 @@ func GatherLast(t *Tensor, idx []int32) *Tensor {
 
 // GatherLastBackward scatters g into a zero tensor of the given shape.
 func GatherLastBackward(g *Tensor, idx []int32, shape []int) *Tensor {
-	dx := New(shape...)
+	if be := current; be != nil {
+		c := dcall{be: be}
+		gb, ib := c.in(g), c.ids(idx)
+		dx, db := c.newOut(shape...)
+		if rows, n := lastDim(dx); rows > 0 {
+			be.GatherLastBackward(db, gb, ib, n)
+		}
+		c.done()
+		return dx
+	}
+	hostRead(g)
+	dx := newHost(shape...)
 	_, n := lastDim(dx)
 	for r, j := range idx {
 		dx.data[r*n+int(j)] += g.data[r]
@@ -54,10 +103,21 @@ func GatherLastBackward(g *Tensor, idx []int32, shape []int) *Tensor {
 }
 
 // Argmax returns the index of the largest element of each last-axis row
-// (the first one on ties).
+// (the first one on ties). With a backend it runs on the device and reads
+// the indices back (a wait).
 func Argmax(t *Tensor) []int32 {
 	rows, n := lastDim(t)
 	out := make([]int32, rows)
+	if be := current; be != nil && rows > 0 {
+		c := dcall{be: be}
+		tb := c.in(t)
+		ob := c.temp(rows)
+		be.Argmax(ob, tb, n)
+		be.DownloadInt32(out, ob)
+		c.done()
+		return out
+	}
+	hostRead(t)
 	rowsOp(t, func(r int, x []float32) {
 		best := 0
 		for j := 1; j < n; j++ {
@@ -86,8 +146,21 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 		}
 		shape[ax] += t.shape[ax]
 	}
-	out := New(shape...)
 	n := shape[ax]
+	if be := current; be != nil {
+		c := dcall{be: be}
+		out, ob := c.newOut(shape...)
+		off := 0
+		for _, t := range ts {
+			w := t.shape[ax] * inner
+			be.CopyRows(ob, c.in(t), outer, w, off, n*inner, 0, w)
+			off += w
+		}
+		c.done()
+		return out
+	}
+	hostRead(ts...)
+	out := newHost(shape...)
 	off := 0
 	for _, t := range ts {
 		w := t.shape[ax] * inner
@@ -111,11 +184,28 @@ func Split(t *Tensor, axis int, sizes ...int) []*Tensor {
 		panic(fmt.Sprintf("tensor: split of %v axis %d into %v", t.shape, ax, sizes))
 	}
 	out := make([]*Tensor, len(sizes))
+	if be := current; be != nil {
+		c := dcall{be: be}
+		tb := c.in(t)
+		off := 0
+		for i, s := range sizes {
+			shape := append([]int(nil), t.shape...)
+			shape[ax] = s
+			p, pb := c.newOut(shape...)
+			w := s * inner
+			be.CopyRows(pb, tb, outer, w, 0, w, off, n*inner)
+			off += w
+			out[i] = p
+		}
+		c.done()
+		return out
+	}
+	hostRead(t)
 	off := 0
 	for i, s := range sizes {
 		shape := append([]int(nil), t.shape...)
 		shape[ax] = s
-		p := New(shape...)
+		p := newHost(shape...)
 		w := s * inner
 		for o := 0; o < outer; o++ {
 			copy(p.data[o*w:(o+1)*w], t.data[o*n*inner+off:o*n*inner+off+w])
@@ -126,9 +216,10 @@ func Split(t *Tensor, axis int, sizes ...int) []*Tensor {
 	return out
 }
 
-// DropoutMask returns a mask with entries 0 (probability p) or 1/(1-p).
+// DropoutMask returns a mask with entries 0 (probability p) or 1/(1-p),
+// drawn on the host.
 func DropoutMask(rng *RNG, p float32, shape ...int) *Tensor {
-	m := New(shape...)
+	m := newHost(shape...)
 	keep := 1 / (1 - p)
 	for i := range m.data {
 		if rng.Float64() >= float64(p) {
@@ -140,8 +231,10 @@ func DropoutMask(rng *RNG, p float32, shape ...int) *Tensor {
 
 // Sinusoidal returns the DiT's time features for each sigma: (len(sigma),
 // 2*half) with [cos(sigma*f_j) | sin(sigma*f_j)], f_j = exp(-ln(maxPeriod) j/half).
+//
+// The few values are computed on the host.
 func Sinusoidal(sigma []float32, half int, maxPeriod float64) *Tensor {
-	out := New(len(sigma), 2*half)
+	out := newHost(len(sigma), 2*half)
 	for b, s := range sigma {
 		row := out.data[b*2*half : (b+1)*2*half]
 		for j := 0; j < half; j++ {

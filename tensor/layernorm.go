@@ -13,8 +13,22 @@ func LayerNorm(x, w *Tensor, eps float32) (y, mean, rstd *Tensor) {
 	if w.Len() != n {
 		panic(fmt.Sprintf("tensor: layernorm of %v with weight %v", x.shape, w.shape))
 	}
-	y = New(x.shape...)
-	mean, rstd = New(rows), New(rows)
+	if be := current; be != nil {
+		c := dcall{be: be}
+		xb, wb := c.in(x), c.in(w)
+		var yb, mb, rb Buffer
+		y, yb = c.newOut(x.shape...)
+		mean, mb = c.newOut(rows)
+		rstd, rb = c.newOut(rows)
+		if rows > 0 {
+			be.LayerNorm(yb, mb, rb, xb, wb, eps)
+		}
+		c.done()
+		return y, mean, rstd
+	}
+	hostRead(x, w)
+	y = newHost(x.shape...)
+	mean, rstd = newHost(rows), newHost(rows)
 	rowsOp(x, func(r int, xr []float32) {
 		var s float64
 		for _, v := range xr {
@@ -41,7 +55,20 @@ func LayerNorm(x, w *Tensor, eps float32) (y, mean, rstd *Tensor) {
 // g * xhat (dw may be nil).
 func LayerNormBackward(g, x, w, mean, rstd, dw *Tensor) (dx *Tensor) {
 	rows, n := lastDim(x)
-	dx = New(x.shape...)
+	if be := current; be != nil {
+		c := dcall{be: be}
+		gb, xb, wb, mb, rb := c.in(g), c.in(x), c.in(w), c.in(mean), c.in(rstd)
+		var dxb Buffer
+		dx, dxb = c.newOut(x.shape...)
+		if rows > 0 {
+			be.LayerNormBackward(dxb, c.optInout(dw), gb, xb, wb, mb, rb)
+		}
+		c.done()
+		return dx
+	}
+	hostRead(g, x, w, mean, rstd)
+	hostWrite(dw)
+	dx = newHost(x.shape...)
 	rowsOp(x, func(r int, xr []float32) {
 		gr, dr := g.data[r*n:(r+1)*n], dx.data[r*n:(r+1)*n]
 		m, rs := mean.data[r], rstd.data[r]

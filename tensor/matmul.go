@@ -38,7 +38,15 @@ func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 		panic(fmt.Sprintf("tensor: matmul of %v (trans %v) and %v (trans %v)", a.shape, transA, b.shape, transB))
 	}
 	shape := append(append([]int(nil), a.shape[:len(a.shape)-2]...), m, n)
-	out := New(shape...)
+	if be := current; be != nil {
+		c := dcall{be: be}
+		ab, bb := c.in(a), c.in(b)
+		out, ob := c.newOut(shape...)
+		be.MatMul(ob, ab, bb, a.shape, b.shape, transA, transB, 0)
+		c.done()
+		return out
+	}
+	out := newHost(shape...)
 	MatMulInto(out, a, b, transA, transB, 0)
 	return out
 }
@@ -56,9 +64,24 @@ func MatMulInto(out, a, b *Tensor, transA, transB bool, beta float32) {
 	if transB {
 		n = br
 	}
-	if len(out.data) != ba*m*n {
+	if out.n != ba*m*n {
 		panic(fmt.Sprintf("tensor: matmul output %v for %v x %v", out.shape, a.shape, b.shape))
 	}
+	if be := current; be != nil {
+		c := dcall{be: be}
+		ab, bb := c.in(a), c.in(b)
+		var ob Buffer
+		if beta == 0 {
+			ob = c.out(out)
+		} else {
+			ob = c.inout(out)
+		}
+		be.MatMul(ob, ab, bb, a.shape, b.shape, transA, transB, beta)
+		c.done()
+		return
+	}
+	hostRead(a, b)
+	hostWrite(out)
 	if bb == 1 && !transA {
 		// One shared right operand: fold the batch into the rows of a.
 		gemm.Sgemm(false, transB, ba*m, n, k, 1, a.data, ac, b.data, bc, beta, out.data, n)
@@ -82,11 +105,20 @@ func Linear(x, w, bias *Tensor) *Tensor {
 	}
 	nout := w.shape[0]
 	shape := append(append([]int(nil), x.shape[:len(x.shape)-1]...), nout)
-	y := New(shape...)
+	if bias != nil && bias.Len() != nout {
+		panic(fmt.Sprintf("tensor: linear bias %v for weight %v", bias.shape, w.shape))
+	}
+	if be := current; be != nil {
+		c := dcall{be: be}
+		xb, wb, bb := c.in(x), c.in(w), c.opt(bias)
+		y, yb := c.newOut(shape...)
+		be.Linear(yb, xb, wb, bb, in)
+		c.done()
+		return y
+	}
+	hostRead(x, w, bias)
+	y := newHost(shape...)
 	if bias != nil {
-		if bias.Len() != nout {
-			panic(fmt.Sprintf("tensor: linear bias %v for weight %v", bias.shape, w.shape))
-		}
 		for r := 0; r < rows; r++ {
 			copy(y.data[r*nout:(r+1)*nout], bias.data)
 		}
@@ -100,8 +132,22 @@ func Linear(x, w, bias *Tensor) *Tensor {
 func LinearBackward(g, x, w, dw, db *Tensor, wantDX bool) (dx *Tensor) {
 	rows, in := lastDim(x)
 	nout := w.shape[0]
+	if be := current; be != nil {
+		c := dcall{be: be}
+		gb, xb, wb := c.in(g), c.in(x), c.in(w)
+		var dxb Buffer
+		if wantDX {
+			dx, dxb = c.newOut(x.shape...)
+		}
+		be.LinearBackward(dxb, gb, xb, wb, c.optInout(dw), c.optInout(db), in)
+		c.done()
+		return dx
+	}
+	hostRead(g, x, w)
+	hostWrite(dw)
+	hostWrite(db)
 	if wantDX {
-		dx = New(x.shape...)
+		dx = newHost(x.shape...)
 		gemm.Sgemm(false, false, rows, in, nout, 1, g.data, nout, w.data, in, 0, dx.data, in)
 	}
 	if dw != nil {
@@ -128,7 +174,16 @@ func Transpose(t *Tensor) *Tensor {
 	batch, r, c := matDims(t)
 	shape := append([]int(nil), t.shape...)
 	shape[len(shape)-2], shape[len(shape)-1] = c, r
-	out := New(shape...)
+	if be := current; be != nil {
+		dc := dcall{be: be}
+		tb := dc.in(t)
+		out, ob := dc.newOut(shape...)
+		be.Transpose(ob, tb, batch, r, c)
+		dc.done()
+		return out
+	}
+	hostRead(t)
+	out := newHost(shape...)
 	for b := 0; b < batch; b++ {
 		src, dst := t.data[b*r*c:(b+1)*r*c], out.data[b*r*c:(b+1)*r*c]
 		for i := 0; i < r; i++ {

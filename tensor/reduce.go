@@ -38,7 +38,8 @@ func reduced(shape []int, axis int, keep bool) []int {
 // one lane through a strided accessor.
 func reduceAxis(t *Tensor, axis int, keep bool, f func(get func(int) float32, n int) float32) *Tensor {
 	outer, n, inner, ax := axisDims(t, axis)
-	out := New(reduced(t.shape, ax, keep)...)
+	hostRead(t)
+	out := newHost(reduced(t.shape, ax, keep)...)
 	for o := 0; o < outer; o++ {
 		for i := 0; i < inner; i++ {
 			base := o*n*inner + i
@@ -48,8 +49,22 @@ func reduceAxis(t *Tensor, axis int, keep bool, f func(get func(int) float32, n 
 	return out
 }
 
+// devReduce records an axis reduction.
+func devReduce(be Backend, op ReduceOp, t *Tensor, axis int, keep bool) *Tensor {
+	_, _, _, ax := axisDims(t, axis)
+	c := dcall{be: be}
+	tb := c.in(t)
+	out, ob := c.newOut(reduced(t.shape, ax, keep)...)
+	be.Reduce(op, ob, tb, t.shape, ax)
+	c.done()
+	return out
+}
+
 // Sum sums over axis.
 func Sum(t *Tensor, axis int, keep bool) *Tensor {
+	if be := current; be != nil {
+		return devReduce(be, ReduceSum, t, axis, keep)
+	}
 	return reduceAxis(t, axis, keep, func(get func(int) float32, n int) float32 {
 		var s float64
 		for j := 0; j < n; j++ {
@@ -61,6 +76,9 @@ func Sum(t *Tensor, axis int, keep bool) *Tensor {
 
 // Mean averages over axis.
 func Mean(t *Tensor, axis int, keep bool) *Tensor {
+	if be := current; be != nil {
+		return devReduce(be, ReduceMean, t, axis, keep)
+	}
 	return reduceAxis(t, axis, keep, func(get func(int) float32, n int) float32 {
 		var s float64
 		for j := 0; j < n; j++ {
@@ -72,6 +90,9 @@ func Mean(t *Tensor, axis int, keep bool) *Tensor {
 
 // Max takes the maximum over axis.
 func Max(t *Tensor, axis int, keep bool) *Tensor {
+	if be := current; be != nil {
+		return devReduce(be, ReduceMax, t, axis, keep)
+	}
 	return reduceAxis(t, axis, keep, func(get func(int) float32, n int) float32 {
 		m := float32(math.Inf(-1))
 		for j := 0; j < n; j++ {
@@ -83,6 +104,9 @@ func Max(t *Tensor, axis int, keep bool) *Tensor {
 
 // LogSumExp computes log(sum(exp(t))) over axis, stably.
 func LogSumExp(t *Tensor, axis int, keep bool) *Tensor {
+	if be := current; be != nil {
+		return devReduce(be, ReduceLogSumExp, t, axis, keep)
+	}
 	return reduceAxis(t, axis, keep, func(get func(int) float32, n int) float32 {
 		m := math.Inf(-1)
 		for j := 0; j < n; j++ {
@@ -102,8 +126,17 @@ func LogSumExp(t *Tensor, axis int, keep bool) *Tensor {
 // MaxBackward routes g (shaped like x reduced over axis) to the first
 // maximal element of each lane of x.
 func MaxBackward(g, x *Tensor, axis int) *Tensor {
-	outer, n, inner, _ := axisDims(x, axis)
-	dx := New(x.shape...)
+	outer, n, inner, ax := axisDims(x, axis)
+	if be := current; be != nil {
+		c := dcall{be: be}
+		gb, xb := c.in(g), c.in(x)
+		dx, db := c.newOut(x.shape...)
+		be.MaxBackward(db, gb, xb, x.shape, ax)
+		c.done()
+		return dx
+	}
+	hostRead(g, x)
+	dx := newHost(x.shape...)
 	for o := 0; o < outer; o++ {
 		for i := 0; i < inner; i++ {
 			base, best := o*n*inner+i, 0
@@ -118,10 +151,22 @@ func MaxBackward(g, x *Tensor, axis int) *Tensor {
 	return dx
 }
 
-// SumAll returns the sum of all elements (accumulated in float64).
+// SumAll returns the sum of all elements (accumulated in float64). When the
+// values are only on the device, the sum is taken there (in float32, with
+// compensated partial sums) and read back, which waits for the device.
 func SumAll(t *Tensor) float64 {
+	if be := current; be != nil && !t.st.hostOK && t.onDevice(be) {
+		c := dcall{be: be}
+		tb := c.in(t)
+		out := c.temp(1)
+		be.SumAll(out, tb)
+		v := make([]float32, 1)
+		be.Download(v, out)
+		c.done()
+		return float64(v[0])
+	}
 	var s float64
-	for _, v := range t.data {
+	for _, v := range t.host() {
 		s += float64(v)
 	}
 	return s
@@ -130,8 +175,17 @@ func SumAll(t *Tensor) float64 {
 // ExpandAxis broadcasts g, shaped like t reduced over axis, back to t's
 // shape, multiplying by scale (the backward of Sum and Mean).
 func ExpandAxis(g *Tensor, like *Tensor, axis int, scale float32) *Tensor {
-	outer, n, inner, _ := axisDims(like, axis)
-	out := New(like.shape...)
+	outer, n, inner, ax := axisDims(like, axis)
+	if be := current; be != nil {
+		c := dcall{be: be}
+		gb := c.in(g)
+		out, ob := c.newOut(like.shape...)
+		be.ExpandAxis(ob, gb, like.shape, ax, scale)
+		c.done()
+		return out
+	}
+	hostRead(g)
+	out := newHost(like.shape...)
 	for o := 0; o < outer; o++ {
 		for j := 0; j < n; j++ {
 			for i := 0; i < inner; i++ {
@@ -169,9 +223,31 @@ func rowLSE(x []float32) float32 {
 	return m + float32(math.Log(s))
 }
 
+// devSoftmax records a row kernel of the softmax family over the last axis.
+func devSoftmax(be Backend, op SoftmaxOp, x, g *Tensor) *Tensor {
+	_, n := lastDim(x)
+	c := dcall{be: be}
+	xb := c.in(x)
+	gb := xb
+	if g != nil {
+		mustSameShape("softmax backward", g, x)
+		gb = c.in(g)
+	}
+	out, ob := c.newOut(x.shape...)
+	if n > 0 {
+		be.Softmax(op, ob, xb, gb, n)
+	}
+	c.done()
+	return out
+}
+
 // Softmax returns softmax over the last axis.
 func Softmax(t *Tensor) *Tensor {
-	out := New(t.shape...)
+	if be := current; be != nil {
+		return devSoftmax(be, SoftmaxForward, t, nil)
+	}
+	hostRead(t)
+	out := newHost(t.shape...)
 	_, n := lastDim(t)
 	rowsOp(t, func(r int, x []float32) {
 		lse := rowLSE(x)
@@ -185,7 +261,11 @@ func Softmax(t *Tensor) *Tensor {
 
 // LogSoftmax returns log_softmax over the last axis.
 func LogSoftmax(t *Tensor) *Tensor {
-	out := New(t.shape...)
+	if be := current; be != nil {
+		return devSoftmax(be, LogSoftmaxForward, t, nil)
+	}
+	hostRead(t)
+	out := newHost(t.shape...)
 	_, n := lastDim(t)
 	rowsOp(t, func(r int, x []float32) {
 		lse := rowLSE(x)
@@ -199,7 +279,11 @@ func LogSoftmax(t *Tensor) *Tensor {
 
 // SoftmaxBackward returns dx = y * (g - sum(g*y)) for y = Softmax(x).
 func SoftmaxBackward(g, y *Tensor) *Tensor {
-	dx := New(y.shape...)
+	if be := current; be != nil {
+		return devSoftmax(be, SoftmaxBackwardOp, y, g)
+	}
+	hostRead(g, y)
+	dx := newHost(y.shape...)
 	_, n := lastDim(y)
 	rowsOp(y, func(r int, yr []float32) {
 		gr, dr := g.data[r*n:(r+1)*n], dx.data[r*n:(r+1)*n]
@@ -216,7 +300,11 @@ func SoftmaxBackward(g, y *Tensor) *Tensor {
 
 // LogSoftmaxBackward returns dx = g - softmax(x) * sum(g) for y = LogSoftmax(x).
 func LogSoftmaxBackward(g, y *Tensor) *Tensor {
-	dx := New(y.shape...)
+	if be := current; be != nil {
+		return devSoftmax(be, LogSoftmaxBackwardOp, y, g)
+	}
+	hostRead(g, y)
+	dx := newHost(y.shape...)
 	_, n := lastDim(y)
 	rowsOp(y, func(r int, yr []float32) {
 		gr, dr := g.data[r*n:(r+1)*n], dx.data[r*n:(r+1)*n]
@@ -239,6 +327,11 @@ func CrossEntropy(logits *Tensor, targets []int32) (loss float64, count int) {
 	if len(targets) != rows {
 		panic(fmt.Sprintf("tensor: cross entropy of %v with %d targets", logits.shape, len(targets)))
 	}
+	if be := current; be != nil {
+		st := CrossEntropyStats(logits, targets).host()
+		return float64(st[0]), int(st[1])
+	}
+	hostRead(logits)
 	for r := 0; r < rows; r++ {
 		t := targets[r]
 		if t < 0 {
@@ -257,7 +350,11 @@ func CrossEntropy(logits *Tensor, targets []int32) (loss float64, count int) {
 // CrossEntropyBackward returns d loss/d logits scaled by g (the upstream
 // gradient of the mean loss).
 func CrossEntropyBackward(logits *Tensor, targets []int32, count int, g float32) *Tensor {
-	dx := New(logits.shape...)
+	if be := current; be != nil {
+		return devCEBackward(be, logits, targets, From([]float32{0, float32(count)}, 2), g)
+	}
+	hostRead(logits)
+	dx := newHost(logits.shape...)
 	if count == 0 {
 		return dx
 	}
@@ -275,5 +372,53 @@ func CrossEntropyBackward(logits *Tensor, targets []int32, count int, g float32)
 		}
 		d[t] -= scale
 	})
+	return dx
+}
+
+// CrossEntropyStats returns [mean loss, count] as a 2-element tensor: the
+// two results of CrossEntropy, left on the device when a backend is set (so
+// a training step need not wait for its loss). On the CPU the loss is the
+// float64 mean rounded to float32.
+func CrossEntropyStats(logits *Tensor, targets []int32) *Tensor {
+	rows, n := lastDim(logits)
+	if len(targets) != rows {
+		panic(fmt.Sprintf("tensor: cross entropy of %v with %d targets", logits.shape, len(targets)))
+	}
+	if be := current; be != nil {
+		c := dcall{be: be}
+		lb, tb := c.in(logits), c.ids(targets)
+		out, ob := c.newOut(2)
+		be.CrossEntropy(ob, lb, tb, n)
+		c.done()
+		return out
+	}
+	loss, count := CrossEntropy(logits, targets)
+	return From([]float32{float32(loss), float32(count)}, 2)
+}
+
+// CrossEntropyGrad returns d loss/d logits scaled by the one-element
+// upstream gradient g, given stats from CrossEntropyStats on the same
+// logits and targets, without reading stats or g on the host when they are
+// on the device. On the CPU it is CrossEntropyBackward.
+func CrossEntropyGrad(logits *Tensor, targets []int32, stats, g *Tensor) *Tensor {
+	if be := current; be != nil {
+		dx := devCEBackward(be, logits, targets, stats, 1)
+		return devBinary(be, BinaryMul, "cross entropy backward", dx, g.Reshape())
+	}
+	return CrossEntropyBackward(logits, targets, int(stats.host()[1]), g.Item())
+}
+
+func devCEBackward(be Backend, logits *Tensor, targets []int32, stats *Tensor, g float32) *Tensor {
+	rows, n := lastDim(logits)
+	if len(targets) != rows {
+		panic(fmt.Sprintf("tensor: cross entropy backward of %v with %d targets", logits.shape, len(targets)))
+	}
+	c := dcall{be: be}
+	lb, tb, sb := c.in(logits), c.ids(targets), c.in(stats)
+	dx, db := c.newOut(logits.shape...)
+	if n > 0 {
+		be.CrossEntropyBackward(db, lb, tb, sb, n, g)
+	}
+	c.done()
 	return dx
 }

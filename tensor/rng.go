@@ -45,21 +45,24 @@ func (g *RNG) ExpFloat64() float64 { return g.r.ExpFloat64() }
 
 // Uniform fills t with uniform values in [lo, hi).
 func (g *RNG) Uniform(t *Tensor, lo, hi float32) {
-	for i := range t.data {
-		t.data[i] = lo + (hi-lo)*float32(g.r.Float64())
+	d := t.Data()
+	for i := range d {
+		d[i] = lo + (hi-lo)*float32(g.r.Float64())
 	}
 }
 
 // Normal fills t with N(mean, std^2) values.
 func (g *RNG) Normal(t *Tensor, mean, std float32) {
-	for i := range t.data {
-		t.data[i] = mean + std*float32(g.r.NormFloat64())
+	d := t.Data()
+	for i := range d {
+		d[i] = mean + std*float32(g.r.NormFloat64())
 	}
 }
 
 // Gumbel fills t with standard Gumbel values, -log(-log U).
 func (g *RNG) Gumbel(t *Tensor) {
-	for i := range t.data {
-		t.data[i] = float32(-math.Log(g.r.ExpFloat64()))
+	d := t.Data()
+	for i := range d {
+		d[i] = float32(-math.Log(g.r.ExpFloat64()))
 	}
 }

@@ -124,6 +124,20 @@ func OpenDefault() (*Device, error) {
 	return Open(i)
 }
 
+// DefaultDevice describes the device OpenDefault would open (the
+// DUO_VK_DEVICE selection, or the best suitable one), without opening it.
+func DefaultDevice() (Info, error) {
+	devs, err := listDevices()
+	if err != nil {
+		return Info{}, err
+	}
+	i, err := pick(devs, os.Getenv("DUO_VK_DEVICE"))
+	if err != nil {
+		return Info{}, err
+	}
+	return devs[i], nil
+}
+
 // Open opens the physical device with the given index in Devices().
 func Open(index int) (*Device, error) {
 	devs, err := listDevices()
@@ -150,6 +164,7 @@ type Device struct {
 	be     *backend
 	info   Info
 	closed bool
+	tb     *TensorBackend // the device's tensor backend, made on first use
 }
 
 // Info describes the device.

@@ -22,6 +22,18 @@
 // are passed explicitly, since a Buffer is only storage. Methods panic on
 // size mismatches, as the tensor package does: those are programming errors.
 //
+// # Under package tensor
+//
+// NewTensorBackend(d) implements tensor.Backend with d's kernel methods:
+//
+//	tensor.SetBackend(vk.NewTensorBackend(d))
+//
+// makes every tensor operation record its kernel on d, so that training
+// (forward, backward, clipping, AdamW, EMA) and sampling through packages
+// autograd, nn and duo run on the device unchanged; package tensor keeps
+// the host and device copies of each tensor coherent and the host waits
+// only when it reads values. The duo command's --device flag does this.
+//
 // # Execution model
 //
 // Kernel methods record a dispatch into the current command buffer and

@@ -31,6 +31,7 @@ var (
 	kAttnBwdDQ    = &kernel{"attention_bwd_dq", 6, false}
 	kAttnBwdDKV   = &kernel{"attention_bwd_dkv", 5, false}
 	kAdamW        = &kernel{"adamw", 4, false}
+	kAdaLN        = &kernel{"adaln", 4, false}
 )
 
 // allKernels lists every kernel (the tests check each has its module).
@@ -38,7 +39,7 @@ var allKernels = []*kernel{
 	kMatMul, kBinary, kUnary, kReduceTo, kReduceAxis, kReduceAll, kAxis,
 	kSoftmax, kCrossEntropy, kLayerNorm, kLayerNormDW, kEmbedding, kGatherLast,
 	kArgmax, kCopy2D, kTranspose, kRotary, kAttnFwd, kAttnBwdDQ, kAttnBwdDKV,
-	kAdamW,
+	kAdamW, kAdaLN,
 }
 
 // b2u turns a boolean specialization constant into its 32-bit value.

@@ -22,9 +22,15 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	var f trainFlags
 	f.register(fs, 0, "mini")
 	budget := fs.Duration("time", 4*time.Minute, "training time budget; --steps overrides it")
+	device := deviceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	release, err := useDevice(*device, stderr)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if f.out == "runs/duo" {
 		f.out = "runs/demo"
 	}

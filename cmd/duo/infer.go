@@ -56,12 +56,18 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "random seed")
 	asJSON := fs.Bool("json", false, "print one JSON object with the samples, their ids and entropies")
 	threads := fs.Int("threads", 0, "CPU threads (0: all cores)")
+	device := deviceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *threads > 0 {
 		parallel.SetThreads(*threads)
 	}
+	release, err := useDevice(*device, stderr)
+	if err != nil {
+		return err
+	}
+	defer release()
 	m, _, t, err := loadCheckpoint(*dir, *tok)
 	if err != nil {
 		return err
@@ -103,12 +109,18 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "random seed for times and noise")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	threads := fs.Int("threads", 0, "CPU threads (0: all cores)")
+	device := deviceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *threads > 0 {
 		parallel.SetThreads(*threads)
 	}
+	release, err := useDevice(*device, stderr)
+	if err != nil {
+		return err
+	}
+	defer release()
 	m, info, t, err := loadCheckpoint(*dir, *tok)
 	if err != nil {
 		return err
@@ -149,9 +161,15 @@ func runDenoise(args []string, stdout, stderr io.Writer) error {
 	sigma := fs.Float64("sigma", 0.1, "noise level sigma = -log alpha_t")
 	asJSON := fs.Bool("json", false, `print {"logprobs": [L][K], "argmax": [L]}`)
 	top := fs.Int("top", 3, "without --json: most likely tokens shown per position")
+	device := deviceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	release, err := useDevice(*device, stderr)
+	if err != nil {
+		return err
+	}
+	defer release()
 	m, _, t, err := loadCheckpoint(*dir, *tok)
 	if err != nil {
 		return err

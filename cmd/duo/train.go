@@ -152,10 +152,16 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("train", "train --data PATH --out DIR [flags]", stderr)
 	var f trainFlags
 	f.register(fs, 5000, "mini")
+	device := deviceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	_, err := train(&f, stdout, stderr)
+	release, err := useDevice(*device, stderr)
+	if err != nil {
+		return err
+	}
+	defer release()
+	_, err = train(&f, stdout, stderr)
 	return err
 }
 

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/duo-go/duo/internal/parallel"
+	"github.com/duo-go/duo/tensor"
+	"github.com/duo-go/duo/vk"
+)
+
+// The --device flag of train, sample, eval, denoise and demo, and the
+// devices command.
+
+func init() {
+	commands["devices"] = command{"list the Vulkan devices --device can use", runDevices}
+}
+
+// deviceUsage documents --device.
+const deviceUsage = `where the tensors run: "cpu"; "vulkan" (the device DUO_VK_DEVICE names, else the best one); ` +
+	`"vulkan:N" (device N of 'duo devices'); "auto" (a Vulkan GPU if there is one, else the CPU)`
+
+// deviceFlag registers --device on fs.
+func deviceFlag(fs *flag.FlagSet) *string { return fs.String("device", "auto", deviceUsage) }
+
+// useDevice makes the device named by spec (see deviceUsage) the one that
+// package tensor runs on, and prints one line to w saying which device is
+// used, or why the CPU is used instead. When Vulkan cannot be used (built
+// without cgo, no loader, no driver, no suitable device) it falls back to
+// the CPU; "auto" also passes over CPU implementations of Vulkan (lavapipe),
+// which are slower than the engine's own CPU kernels, unless DUO_VK_DEVICE
+// names one. The returned function releases the device; call it when the
+// command is done.
+func useDevice(spec string, w io.Writer) (release func(), err error) {
+	cpu := func(why string) (func(), error) {
+		tensor.SetBackend(nil)
+		fmt.Fprintf(w, "device: CPU, %d threads%s\n", parallel.Threads(), why)
+		return func() {}, nil
+	}
+	var d *vk.Device
+	switch {
+	case spec == "cpu":
+		return cpu("")
+	case spec == "auto":
+		info, err := vk.DefaultDevice()
+		if err != nil {
+			return cpu(fmt.Sprintf(" (%v)", err))
+		}
+		if info.Type == "cpu" && os.Getenv("DUO_VK_DEVICE") == "" {
+			return cpu(fmt.Sprintf(" (the only Vulkan device, %s, is a CPU implementation; --device vulkan uses it)", info.Name))
+		}
+		if d, err = vk.OpenDefault(); err != nil {
+			return cpu(fmt.Sprintf(" (%v)", err))
+		}
+	case spec == "vulkan" || strings.HasPrefix(spec, "vulkan:"):
+		if n, ok := strings.CutPrefix(spec, "vulkan:"); ok {
+			i, perr := strconv.Atoi(n)
+			if perr != nil || i < 0 {
+				return nil, fmt.Errorf("--device %q: want vulkan:N with N a device number of 'duo devices'", spec)
+			}
+			d, err = vk.Open(i)
+		} else {
+			d, err = vk.OpenDefault()
+		}
+		if err != nil {
+			if vk.Unavailable(err) {
+				return cpu(fmt.Sprintf(" (%v)", err))
+			}
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("--device %q: want cpu, vulkan, vulkan:N or auto", spec)
+	}
+	tensor.SetBackend(vk.NewTensorBackend(d))
+	fmt.Fprintf(w, "device: %v\n", d.Info())
+	return func() {
+		tensor.SetBackend(nil)
+		d.Close()
+	}, nil
+}
+
+// runDevices lists the Vulkan devices, or says why there are none.
+func runDevices(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("devices", "devices", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	devs, err := vk.Devices()
+	if err != nil {
+		if vk.Unavailable(err) {
+			fmt.Fprintf(stdout, "no Vulkan devices: %v\ntensors run on the CPU (%d threads)\n", err, parallel.Threads())
+			return nil
+		}
+		return err
+	}
+	fmt.Fprintln(stdout, "Vulkan devices (--device vulkan:N):")
+	for _, d := range devs {
+		line := fmt.Sprintf("  %v", d)
+		if d.Suitable {
+			line += fmt.Sprintf(": %d MiB", d.DeviceMemory>>20)
+			if d.SubgroupSize > 0 {
+				line += fmt.Sprintf(", subgroups of %d", d.SubgroupSize)
+			}
+			if d.SubgroupArithmetic {
+				line += " with arithmetic"
+			}
+		} else {
+			line += ": not usable, " + d.Reason
+		}
+		fmt.Fprintln(stdout, line)
+	}
+	def, err := vk.DefaultDevice()
+	switch {
+	case err != nil:
+		fmt.Fprintf(stdout, "--device vulkan: none (%v)\n", err)
+	case os.Getenv("DUO_VK_DEVICE") != "":
+		fmt.Fprintf(stdout, "--device vulkan: #%d (DUO_VK_DEVICE=%s)\n", def.Index, os.Getenv("DUO_VK_DEVICE"))
+	default:
+		fmt.Fprintf(stdout, "--device vulkan: #%d (DUO_VK_DEVICE=N or a name overrides)\n", def.Index)
+	}
+	if err == nil && def.Type == "cpu" && os.Getenv("DUO_VK_DEVICE") == "" {
+		fmt.Fprintln(stdout, "--device auto: the CPU (the Vulkan device is a CPU implementation)")
+	} else if err == nil {
+		fmt.Fprintf(stdout, "--device auto: #%d\n", def.Index)
+	}
+	return nil
+}

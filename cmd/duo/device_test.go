@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/duo-go/duo/tensor"
+	"github.com/duo-go/duo/vk"
+)
+
+// duo devices always succeeds: it lists devices or says why there are none.
+func TestDevicesCommand(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"devices"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("duo devices: status %d, stderr %q", code, stderr.String())
+	}
+	out := stdout.String()
+	if !strings.Contains(out, "Vulkan devices") && !strings.Contains(out, "no Vulkan devices") {
+		t.Errorf("duo devices printed %q", out)
+	}
+	t.Logf("%s", out)
+}
+
+// --device: cpu and auto always work; vulkan falls back to the CPU with one
+// line when Vulkan is unavailable; nonsense is an error.
+func TestDeviceFlag(t *testing.T) {
+	_, vkErr := vk.DefaultDevice()
+	for _, c := range []struct {
+		spec string
+		ok   bool
+		line string // substring of the device line
+	}{
+		{"cpu", true, "device: CPU"},
+		{"auto", true, "device: "},
+		{"vulkan", true, "device: "},
+		{"vulkan:99", true, "device: CPU"},
+		{"vulkan:x", false, ""},
+		{"gpu", false, ""},
+	} {
+		var w bytes.Buffer
+		release, err := useDevice(c.spec, &w)
+		if (err == nil) != c.ok {
+			t.Errorf("--device %s: error %v", c.spec, err)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		line := w.String()
+		if strings.Count(line, "\n") != 1 || !strings.Contains(line, c.line) {
+			t.Errorf("--device %s printed %q, want one line with %q", c.spec, line, c.line)
+		}
+		onCPU := tensor.CurrentBackend() == nil
+		if c.spec == "vulkan" && (onCPU != (vkErr != nil)) {
+			t.Errorf("--device vulkan: on the CPU %v, but Vulkan error %v", onCPU, vkErr)
+		}
+		if vkErr != nil && !strings.Contains(line, "CPU") {
+			t.Errorf("--device %s without Vulkan (%v) printed %q", c.spec, vkErr, line)
+		}
+		release()
+		if tensor.CurrentBackend() != nil {
+			t.Errorf("--device %s: the backend stays set after release", c.spec)
+		}
+	}
+}
+
+// The whole CLI runs on a Vulkan device: train, sample, eval and denoise
+// with --device vulkan. It skips without Vulkan, unless DUO_REQUIRE_VULKAN=1
+// (lavapipe in CI), where it fails; a build without cgo always skips.
+func TestCLIOnVulkan(t *testing.T) {
+	if _, err := vk.DefaultDevice(); err != nil {
+		if os.Getenv("DUO_REQUIRE_VULKAN") == "1" && !errors.Is(err, vk.ErrNoCgo) {
+			t.Fatalf("DUO_REQUIRE_VULKAN=1 but Vulkan is unusable: %v", err)
+		}
+		t.Skipf("Vulkan unavailable: %v", err)
+	}
+	dir := t.TempDir()
+	corpus := dir + "/corpus.txt"
+	if err := os.WriteFile(corpus, []byte(strings.Repeat("pack my box with five dozen liquor jugs. ", 100)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := dir + "/run"
+	for _, args := range [][]string{
+		{"train", "--data", corpus, "--out", out, "--model", "micro", "--hidden", "32", "--blocks", "1",
+			"--heads", "2", "--cond", "16", "--length", "16", "--batch", "4", "--steps", "3", "--eval-batches", "1"},
+		{"sample", "--checkpoint", out, "--steps", "3", "--n", "2"},
+		{"eval", "--checkpoint", out, "--data", corpus, "--batch", "4", "--batches", "2", "--json"},
+		{"denoise", "--checkpoint", out, "--ids", "116,104,101", "--json"},
+	} {
+		var stdout, stderr bytes.Buffer
+		args = append(args, "--device", "vulkan")
+		if code := run(args, &stdout, &stderr); code != 0 {
+			t.Fatalf("duo %v: status %d\n%s", args, code, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "device: #") {
+			t.Errorf("duo %s: no Vulkan device line in %q", args[0], stderr.String())
+		}
+	}
+}
