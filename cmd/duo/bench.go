@@ -99,7 +99,7 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 // AdamW) of a fixed DiT: by default D=256, 4 blocks, 4 heads, L=128, batch
 // 16, byte vocabulary, the configuration tools/bench/train_torch.py runs.
 func benchTrain(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench train", "bench train [--threads 1,2] [--steps 5]", stderr)
+	fs := newFlags("bench train", "bench train [--threads 1,2] [--steps 5] [--device cpu|vulkan]", stderr)
 	threadsFlag := fs.String("threads", "1,2", "thread counts to measure")
 	steps := fs.Int("steps", 5, "timed steps (after one warm-up step)")
 	hidden := fs.Int("hidden", 256, "hidden size D")
@@ -107,9 +107,15 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	heads := fs.Int("heads", 4, "heads")
 	length := fs.Int("length", 128, "sequence length")
 	batch := fs.Int("batch", 16, "batch size")
+	device := fs.String("device", "cpu", deviceUsage)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	release, err := useDevice(*device, stderr)
+	if err != nil {
+		return err
+	}
+	defer release()
 	threads, err := parseInts("threads", *threadsFlag)
 	if err != nil {
 		return err
@@ -123,8 +129,15 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "train step D=%d blocks=%d heads=%d L=%d B=%d K=256, %d threads: %.0f tokens/s\n",
-			cfg.Hidden, cfg.Blocks, cfg.Heads, cfg.Length, *batch, t, tps)
+		where := fmt.Sprintf("%d threads", t)
+		if tensor.CurrentBackend() != nil {
+			where = "device " + *device
+		}
+		fmt.Fprintf(stdout, "train step D=%d blocks=%d heads=%d L=%d B=%d K=256, %s: %.0f tokens/s\n",
+			cfg.Hidden, cfg.Blocks, cfg.Heads, cfg.Length, *batch, where, tps)
+		if tensor.CurrentBackend() != nil {
+			break // the thread count does not apply to the device
+		}
 	}
 	return nil
 }
@@ -169,5 +182,6 @@ func trainThroughput(cfg nn.Config, B, steps int) (float64, error) {
 			return 0, err
 		}
 	}
+	params[0].Value.Host() // wait for a device to finish the last step
 	return float64(B*cfg.Length*steps) / time.Since(start).Seconds(), nil
 }
