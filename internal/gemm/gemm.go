@@ -1,26 +1,94 @@
 // Package gemm is the engine's single-precision matrix multiply.
 //
 // Sgemm is the one entry point used by every matmul in the engine (Linear
-// forward and backward, attention, batched products). The portable Go kernel
-// here is the fallback; faster architecture-specific kernels plug in behind
-// the same function.
+// forward and backward, attention, batched products).
+//
+// On amd64 CPUs with AVX2 and FMA it runs a hand-written 6x16 assembly
+// micro-kernel (gemm_amd64.s) inside a BLIS-style blocked driver
+// (driver.go): op(B) is packed into 16-column micro-panels in K blocks of KC
+// rows, op(A) into MC x KC blocks of 6-row micro-panels, and the kernel
+// multiplies one micro-panel pair into a 6x16 tile of C held in registers.
+// KC, MC and NC come from the L1, L2 and L3 sizes (params.go). Small
+// products skip the packing and run a strided variant of the kernel on the
+// operands in place (small.go). Products big enough to share are cut into
+// chunks over the M and N dimensions that parallel.Threads() goroutines take
+// from a shared counter; the packed op(B) is shared between them.
+//
+// Elsewhere (other architectures, the purego build tag, CPUs without
+// AVX2/FMA, which GODEBUG=cpu.avx2=off,cpu.fma=off simulates) the same driver
+// runs a portable Go micro-kernel (kernel_go.go).
 package gemm
 
-import "github.com/duo-go/duo/internal/parallel"
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/duo-go/duo/internal/parallel"
+)
+
+// accel reports whether the assembly kernels are in use. It is set once at
+// init (and by tests that compare both paths).
+var accel bool
+
+// setAsm turns the assembly kernels on or off (off when they are not built
+// or the CPU lacks AVX2/FMA). It returns the previous setting.
+func setAsm(on bool) bool {
+	prev := accel
+	accel = on && haveAsm
+	return prev
+}
+
+// Accelerated reports whether Sgemm runs the AVX2/FMA assembly kernels.
+func Accelerated() bool { return accel }
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, where
 // op(A) is m x k and op(B) is k x n. With transA, A is stored k x m (leading
 // dimension lda); likewise B is stored n x k when transB. beta == 0 overwrites
 // C without reading it (so C may hold NaNs).
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
 	}
-	scaleC(m, n, beta, c, ldc)
 	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	sgemmGo(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+	t := threadsFor(m, n, k)
+	if accel && t == 1 && useSmall(m, n, k) {
+		sgemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	sgemmBlocked(accel, t, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// checkArgs panics when a dimension is negative, a leading dimension is too
+// small or a slice is too short for the matrix it holds. The kernels rely on
+// it: they do not check every access.
+func checkArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	check := func(name string, s []float32, rows, cols, ld int) {
+		if ld < 0 || (rows > 1 && ld < cols) {
+			panic(fmt.Sprintf("gemm: leading dimension of %s is %d, want >= %d", name, ld, cols))
+		}
+		if rows > 0 && cols > 0 && len(s) < (rows-1)*ld+cols {
+			panic(fmt.Sprintf("gemm: %s has %d elements, want >= %d for %dx%d with stride %d", name, len(s), (rows-1)*ld+cols, rows, cols, ld))
+		}
+	}
+	check("A", a, ar, ac, lda)
+	check("B", b, br, bc, ldb)
+	check("C", c, m, n, ldc)
 }
 
 // scaleC sets C = beta*C (C = 0 when beta == 0).
@@ -40,55 +108,49 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 	}
 }
 
-// sgemmGo accumulates C += alpha*op(A)*op(B) in portable Go. op(B) is first
-// copied into a contiguous k x n panel so the inner loop is a unit-stride
-// axpy; rows of C are split across threads.
-func sgemmGo(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	bp := b
-	ldbp := ldb
-	if transB {
-		bp = make([]float32, k*n)
-		ldbp = n
-		for j := 0; j < n; j++ {
-			row := b[j*ldb : j*ldb+k]
-			for p, v := range row {
-				bp[p*n+j] = v
-			}
-		}
-	}
-	grain := 1
-	if work := n * k; work < 1<<14 {
-		grain = (1<<14 + work - 1) / work
-	}
-	parallel.For(m, grain, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			crow := c[i*ldc : i*ldc+n]
-			for p := 0; p < k; p++ {
-				var av float32
-				if transA {
-					av = a[p*lda+i]
-				} else {
-					av = a[i*lda+p]
-				}
-				av *= alpha
-				brow := bp[p*ldbp : p*ldbp+n]
-				axpy(av, brow, crow)
-			}
-		}
-	})
+// Bench measures Sgemm on random row-major m x k and k x n operands
+// (C = A*B, beta = 0) with the given number of threads, repeating the call
+// for at least minTime after one warm-up call, and returns the average
+// GFLOP/s (2*m*n*k flops per call). It sets parallel.SetThreads for the
+// duration, so it is meant for command-line tools, not for use alongside
+// other work.
+func Bench(m, n, k, threads int, minTime time.Duration) (gflops float64) {
+	return BenchTrans(false, false, m, n, k, threads, minTime)
 }
 
-// axpy computes y += a*x.
-func axpy(a float32, x, y []float32) {
-	y = y[:len(x)]
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		y[i] += a * x[i]
-		y[i+1] += a * x[i+1]
-		y[i+2] += a * x[i+2]
-		y[i+3] += a * x[i+3]
+// BenchTrans is Bench for op(A)*op(B) with A and/or B stored transposed.
+func BenchTrans(transA, transB bool, m, n, k, threads int, minTime time.Duration) (gflops float64) {
+	a := randSlice(m * k)
+	b := randSlice(k * n)
+	c := make([]float32, m*n)
+	lda, ldb := k, n
+	if transA {
+		lda = m
 	}
-	for ; i < len(x); i++ {
-		y[i] += a * x[i]
+	if transB {
+		ldb = k
 	}
+	prev := parallel.SetThreads(threads)
+	defer parallel.SetThreads(prev)
+	Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, n)
+	iters := 0
+	start := time.Now()
+	var elapsed time.Duration
+	for {
+		Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, n)
+		iters++
+		if elapsed = time.Since(start); elapsed >= minTime {
+			break
+		}
+	}
+	return 2 * float64(m) * float64(n) * float64(k) * float64(iters) / elapsed.Seconds() / 1e9
+}
+
+func randSlice(n int) []float32 {
+	r := rand.New(rand.NewPCG(1, uint64(n)))
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = r.Float32()*2 - 1
+	}
+	return s
 }

@@ -1,0 +1,118 @@
+//go:build amd64 && !purego
+
+package gemm
+
+import "golang.org/x/sys/cpu"
+
+// kernel6x16 computes one full 6x16 tile of C = alpha*A*B + beta*C from a
+// packed A micro-panel (k steps of mr floats) and a packed B micro-panel (k
+// steps of nr floats). beta == 0 does not read C.
+//
+//go:noescape
+func kernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+// kernel6x16s is kernel6x16 for unpacked operands: element (i, p) of A is
+// a[i*rsa+p*csa] and row p of B is b[p*ldb : p*ldb+16].
+//
+//go:noescape
+func kernel6x16s(k int, a *float32, rsa, csa int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
+
+func init() {
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		setAsm(true)
+	}
+}
+
+// asmKernel adapts kernel6x16 to the kernel signature; the driver guarantees
+// the slices cover the panels and the tile.
+func asmKernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	_ = a[mr*kc-1]
+	_ = b[nr*kc-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	kernel6x16(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+}
+
+// asmKernelStrided adapts kernel6x16s; it checks that the last element of A,
+// B and C it touches is inside the slices.
+func asmKernelStrided(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32) {
+	_ = a[(mr-1)*rsa+(k-1)*csa]
+	_ = b[(k-1)*ldb+nr-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	kernel6x16s(k, &a[0], rsa, csa, &b[0], ldb, &c[0], ldc, alpha, beta)
+}
+
+const haveAsm = true
+
+// packA6 packs six rows of a row-major A, k8 (a multiple of 8) columns,
+// into an A micro-panel; it writes 2 floats past dst[6*k8-1].
+//
+//go:noescape
+func packA6(dst, a *float32, lda, k8 int)
+
+// transpose8 writes dst[p*lddst+j] = b[j*ldb+p] for j < 8 and p < k8 (a
+// multiple of 8).
+//
+//go:noescape
+func transpose8(dst, b *float32, ldb, k8, lddst int)
+
+// packANAsm packs the first k8 = kc&^7 steps of a full A micro-panel and
+// returns k8 (0 when the assembly is off). d must have room for 2 floats
+// past 6*k8.
+func packANAsm(d, a []float32, lda, kc int) int {
+	k8 := kc &^ 7
+	if !accel || k8 == 0 {
+		return 0
+	}
+	_ = d[mr*k8+1]
+	_ = a[5*lda+k8-1]
+	packA6(&d[0], &a[0], lda, k8)
+	return k8
+}
+
+// packBTAsm packs the first k8 = kc&^7 steps of a full B micro-panel from a
+// transposed B and returns k8 (0 when the assembly is off).
+func packBTAsm(d, b []float32, ldb, kc int) int {
+	k8 := kc &^ 7
+	if !accel || k8 == 0 {
+		return 0
+	}
+	_ = d[nr*(k8-1)+nr-1]
+	_ = b[15*ldb+k8-1]
+	transpose8(&d[0], &b[0], ldb, k8, nr)
+	transpose8(&d[8], &b[8*ldb], ldb, k8, nr)
+	return k8
+}
+
+// copyPanels6 copies rows x 6*panels floats of src (row stride lds) into
+// 6-column panels pstride floats apart:
+// dst[q*pstride+p*6+i] = src[p*lds+q*6+i].
+//
+//go:noescape
+func copyPanels6(dst, src *float32, lds, rows, panels, pstride int)
+
+// copyPanels16 is copyPanels6 for 16-column panels.
+//
+//go:noescape
+func copyPanels16(dst, src *float32, lds, rows, panels, pstride int)
+
+// copyPanelsAsm copies rows x width*panels floats of src into width-column
+// panels (width 6 or 16) pstride floats apart, and reports whether it did
+// (false when the assembly is off: the caller copies).
+func copyPanelsAsm(width int, dst, src []float32, lds, rows, panels, pstride int) bool {
+	if !accel || rows <= 0 || panels <= 0 {
+		return false
+	}
+	_ = src[(rows-1)*lds+width*panels-1]
+	_ = dst[(panels-1)*pstride+rows*width-1]
+	if width == mr {
+		copyPanels6(&dst[0], &src[0], lds, rows, panels, pstride)
+	} else {
+		copyPanels16(&dst[0], &src[0], lds, rows, panels, pstride)
+	}
+	return true
+}
+
+// prefetchL2 prefetches lines cache lines from p on into L2.
+//
+//go:noescape
+func prefetchL2(p *float32, lines int)
