@@ -6,10 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/duo-go/duo/autograd"
 	"github.com/duo-go/duo/internal/atomicfile"
 	"github.com/duo-go/duo/internal/safetensors"
+	"github.com/duo-go/duo/internal/tokenizer"
 	"github.com/duo-go/duo/nn"
 	"github.com/duo-go/duo/tensor"
 )
@@ -139,10 +141,15 @@ func loadStamped(path string, params []nn.Param, step int) error {
 	return nil
 }
 
-// LoadModel reads a checkpoint directory for inference: the network (EMA
-// weights) and what config.json says about it.
+// LoadModel reads a checkpoint directory for inference: ours (the EMA
+// weights) or the authors' Hugging Face layout, and what config.json says
+// about it. model_type must be "duo" (or "udlm", the same uniform-state
+// model without the curriculum) when present. The tokenizer is the one
+// config.json names ("bytes" or "bpe"); a config without the field (the
+// Hugging Face one) gets "bpe" when the directory holds GPT-2 tokenizer
+// files, else "" (unknown: the caller must supply one).
 func LoadModel(dir string) (*nn.DiT, ModelInfo, error) {
-	info := ModelInfo{Objective: ObjectiveDuo, Tokenizer: "bytes"}
+	var info ModelInfo
 	path := filepath.Join(dir, nn.ConfigFile)
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -151,12 +158,33 @@ func LoadModel(dir string) (*nn.DiT, ModelInfo, error) {
 	if err := json.Unmarshal(raw, &info); err != nil {
 		return nil, info, fmt.Errorf("%s: %w", path, err)
 	}
+	switch strings.ToLower(info.ModelType) {
+	case "", "duo":
+	case "udlm":
+		if info.Objective == "" {
+			info.Objective = ObjectiveUDLM
+		}
+	default:
+		return nil, info, fmt.Errorf("%s: model_type %q is not a uniform-state (Duo) model; its sampler and loss are not implemented here", path, info.ModelType)
+	}
+	switch info.Objective {
+	case "":
+		info.Objective = ObjectiveDuo
+	case ObjectiveDuo, ObjectiveUDLM, ObjectiveAR:
+	default:
+		return nil, info, fmt.Errorf("%s: objective %q: want duo, udlm or ar", path, info.Objective)
+	}
+	if info.Tokenizer == "" && tokenizer.HasBPEFiles(dir) {
+		info.Tokenizer = "bpe"
+	}
 	m, err := nn.LoadDiT(dir)
 	if err != nil {
 		return nil, info, err
 	}
 	if m.Causal {
 		info.Objective = ObjectiveAR
+	} else if info.Objective == ObjectiveAR {
+		return nil, info, fmt.Errorf("%s: objective ar needs causal true", path)
 	}
 	return m, info, nil
 }

@@ -54,11 +54,10 @@ func LoadParams(f *safetensors.File, prefix string, params []Param, ignore ...st
 		if !slices.Equal(t.Shape, p.Value.Shape()) {
 			return fmt.Errorf("tensor %q has shape %v, want %v", name, t.Shape, p.Value.Shape())
 		}
-		v, err := t.Float32s()
-		if err != nil {
+		if err := t.DecodeFloat32(p.Value.Data()); err != nil {
 			return err
 		}
-		copy(p.Value.Data(), v)
+		f.DontNeed(t) // a mapped file's pages need not stay resident
 	}
 	skip := make(map[string]bool, len(ignore))
 	for _, n := range ignore {
@@ -104,30 +103,24 @@ func SaveDiT(dir string, m *DiT, extra map[string]any, meta map[string]string) e
 	return atomicfile.WriteBytes(filepath.Join(dir, ConfigFile), append(cfg, '\n'))
 }
 
-// ReadConfig reads and validates a checkpoint directory's config.json.
+// ReadConfig reads and validates a checkpoint directory's config.json (see
+// ParseConfig).
 func ReadConfig(dir string) (Config, error) {
 	path := filepath.Join(dir, ConfigFile)
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, err
 	}
-	cfg := Config{MLPRatio: 4}
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := cfg.Validate(); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", path, err)
-	}
-	return cfg, nil
+	return ParseConfig(raw, path)
 }
 
-// LoadDiT reads a checkpoint directory written by SaveDiT.
+// LoadDiT reads a checkpoint directory: ours (written by SaveDiT) or the
+// authors' Hugging Face layout (tensors under "backbone."), F32, F16 or
+// BF16. Every tensor is mapped and its shape checked; the first missing,
+// unexpected or misshapen one is named in the error, and a
+// rotary_emb.inv_freq buffer must hold the reference values.
 func LoadDiT(dir string) (*DiT, error) {
 	cfg, err := ReadConfig(dir)
-	if err != nil {
-		return nil, err
-	}
-	m, err := NewDiT(cfg, tensor.NewRNG(0))
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +130,14 @@ func LoadDiT(dir string) (*DiT, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if err := LoadParams(f, "", m.Params(), "rotary_emb.inv_freq"); err != nil {
+	if err := checkSize(f, cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	m, err := NewDiT(cfg, tensor.NewRNG(0))
+	if err != nil {
+		return nil, err
+	}
+	if err := loadState(f, m); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil

@@ -28,8 +28,13 @@ func loadCheckpoint(dir, tokSpec string) (*nn.DiT, duo.ModelInfo, tokenizer.Toke
 		return nil, info, nil, err
 	}
 	if tokSpec == "" {
-		tokSpec = tokenizer.BytesSpec
-		if info.Tokenizer != "bytes" {
+		switch info.Tokenizer {
+		case "bytes":
+			tokSpec = tokenizer.BytesSpec
+		case "":
+			return nil, info, nil, fmt.Errorf("%s: config.json names no tokenizer and the directory holds no tokenizer files "+
+				"(encoder.json+vocab.bpe, vocab.json+merges.txt or tokenizer.json); pass --tokenizer", dir)
+		default:
 			tokSpec = dir
 		}
 	}

@@ -103,14 +103,30 @@ func (t *Tensor) check() error {
 // Float32s converts an F32, F16, BF16 or F64 tensor to a new []float32.
 // F16 and BF16 convert exactly; F64 rounds to nearest.
 func (t *Tensor) Float32s() ([]float32, error) {
-	if t.DType != F32 && t.DType != F16 && t.DType != BF16 && t.DType != F64 {
-		return nil, fmt.Errorf("safetensors: tensor %q: dtype %q is not a float type", t.Name, t.DType)
+	n := t.NumElements()
+	if n < 0 || t.DType.Size() == 0 || len(t.Data) != n*t.DType.Size() {
+		n = 0 // DecodeFloat32 reports the problem
 	}
-	if err := t.check(); err != nil {
+	out := make([]float32, n)
+	if err := t.DecodeFloat32(out); err != nil {
 		return nil, err
 	}
+	return out, nil
+}
+
+// DecodeFloat32 converts an F32, F16, BF16 or F64 tensor into out, which
+// must have exactly one slot per element (no temporary copy is made).
+func (t *Tensor) DecodeFloat32(out []float32) error {
+	if t.DType != F32 && t.DType != F16 && t.DType != BF16 && t.DType != F64 {
+		return fmt.Errorf("safetensors: tensor %q: dtype %q is not a float type", t.Name, t.DType)
+	}
+	if err := t.check(); err != nil {
+		return err
+	}
 	b := t.Data
-	out := make([]float32, len(b)/t.DType.Size())
+	if len(out) != len(b)/t.DType.Size() {
+		return fmt.Errorf("safetensors: tensor %q: %d elements into a buffer of %d", t.Name, len(b)/t.DType.Size(), len(out))
+	}
 	switch t.DType {
 	case F32:
 		for i := range out {
@@ -129,7 +145,7 @@ func (t *Tensor) Float32s() ([]float32, error) {
 			out[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:])))
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // Int64s converts an I64, I32, I16, I8 or U8 tensor to a new []int64.
@@ -213,6 +229,7 @@ type File struct {
 	Metadata map[string]string // the __metadata__ object; nil if absent
 
 	release func() error // unmaps the file behind an Open; nil otherwise
+	mapped  []byte       // the mapping behind an Open; nil otherwise
 }
 
 // Get returns the tensor called name.
