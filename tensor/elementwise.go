@@ -338,8 +338,9 @@ func GELU(a *Tensor) *Tensor {
 	if be := current; be != nil {
 		return devUnary(be, UnaryGELU, a, 0)
 	}
+	// 0.5 (1 + tanh u) = sigmoid(2u): one exponential per element.
 	return Map(a, func(x float32) float32 {
-		return 0.5 * x * (1 + tanhf(geluC*(x+geluA*x*x*x)))
+		return x * sigmoidf(2*geluC*(x+geluA*x*x*x))
 	})
 }
 
@@ -348,8 +349,9 @@ func GELUBackward(g, x *Tensor) *Tensor {
 	if be := current; be != nil {
 		return devSame(be, BinaryGELUBackward, "gelu backward", g, x)
 	}
+	// With s = sigmoid(2u) = 0.5 (1 + tanh u): d/dx = s + 2 x s (1-s) u'.
 	return Map2(g, x, func(g, x float32) float32 {
-		th := tanhf(geluC * (x + geluA*x*x*x))
-		return g * (0.5*(1+th) + 0.5*x*(1-th*th)*geluC*(1+3*geluA*x*x))
+		s := sigmoidf(2 * geluC * (x + geluA*x*x*x))
+		return g * (s + 2*x*s*(1-s)*geluC*(1+3*geluA*x*x))
 	})
 }

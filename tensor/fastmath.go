@@ -42,19 +42,3 @@ func expf(x float32) float32 {
 
 // sigmoidf returns 1/(1+e^-x).
 func sigmoidf(x float32) float32 { return 1 / (1 + expf(-x)) }
-
-// tanhf returns tanh(x) = 1 - 2/(e^2x + 1), switching to the odd Taylor
-// series near 0 where that form would cancel.
-func tanhf(x float32) float32 {
-	if x > -0.25 && x < 0.25 {
-		x2 := x * x
-		return x * (1 + x2*(-1.0/3+x2*(2.0/15+x2*(-17.0/315+x2*(62.0/2835+x2*(-1382.0/155925))))))
-	}
-	if x > 9 {
-		return 1
-	}
-	if x < -9 {
-		return -1
-	}
-	return 1 - 2/(expf(2*x)+1)
-}
