@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os/exec"
@@ -42,8 +43,10 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "demo: training on the Go standard library source in %s (use --data for another corpus)\n", f.data)
 	}
-	if f.warmup < 0 {
-		f.warmup = 200
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if !set["lr"] {
+		f.lr = 1e-3 // a short run on a small model affords a larger step than the paper's 3e-4
 	}
 	if f.steps == 0 {
 		steps, err := stepsForBudget(&f, *budget, stderr)
@@ -51,6 +54,9 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		f.steps = steps
+	}
+	if f.warmup < 0 {
+		f.warmup = min(100, f.steps/10)
 	}
 	if f.evalEvery == 0 {
 		f.evalEvery = max(1, f.steps/10)
