@@ -24,9 +24,7 @@ func noiseDiscreteAt(x []int32, B, L, K int, t []float64, rng *tensor.RNG) *Nois
 	for b := 0; b < B; b++ {
 		a := sched.Alpha(t[b])
 		nb.Alpha[b], nb.AlphaPrime[b], nb.Sigma[b] = a, sched.AlphaPrime(t[b]), float32(Sigma(a))
-		for i := b * L; i < (b+1)*L; i++ {
-			nb.Zt[i] = int32(SampleMarginal(rng, int(x[i]), K, a))
-		}
+		copy(nb.Zt[b*L:(b+1)*L], Corrupt(x[b*L:(b+1)*L], K, t[b], rng))
 	}
 	return nb
 }

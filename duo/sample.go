@@ -25,6 +25,12 @@ type SampleConfig struct {
 	Batch   int     // sequences
 	Length  int     // tokens per sequence (at most the model's length)
 	Seed    uint64
+
+	// Repair, when set, holds Batch*Length tokens taken as the latent z_t at
+	// time From (in (0, 1]): sampling starts there instead of from pure
+	// noise, and the model repairs the corrupted text (see Corrupt).
+	Repair []int32
+	From   float64
 }
 
 // Validate reports the first bad setting.
@@ -40,6 +46,10 @@ func (c SampleConfig) Validate(maxLen int) error {
 		return fmt.Errorf("batch %d: need at least 1", c.Batch)
 	case c.Length < 1 || c.Length > maxLen:
 		return fmt.Errorf("length %d outside [1, %d]", c.Length, maxLen)
+	case c.Repair != nil && len(c.Repair) != c.Batch*c.Length:
+		return fmt.Errorf("repair input has %d tokens, want %d x %d", len(c.Repair), c.Batch, c.Length)
+	case c.Repair != nil && (c.From <= 0 || c.From > 1):
+		return fmt.Errorf("repair start time %g outside (0, 1]", c.From)
 	}
 	return nil
 }
@@ -58,13 +68,21 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 	}
 	B, L, K := cfg.Batch, cfg.Length, m.Vocab
 	rng := tensor.NewRNG(cfg.Seed)
-	z := make([]int32, B*L)
-	for i := range z {
-		z[i] = int32(rng.IntN(K))
-	}
 	sched := LogLinear{}
 	const tMin = 1e-5
-	tk := func(k int) float64 { return 1 - (1-tMin)*float64(k)/float64(cfg.Steps) }
+	start := 1.0
+	z := make([]int32, B*L)
+	for i := range z {
+		if cfg.Repair == nil {
+			z[i] = int32(rng.IntN(K))
+			continue
+		}
+		if id := cfg.Repair[i]; id < 0 || int(id) >= K {
+			return nil, fmt.Errorf("repair token %d at position %d outside the vocabulary [0,%d)", id, i, K)
+		}
+		start, z[i] = cfg.From, cfg.Repair[i]
+	}
+	tk := func(k int) float64 { return start - (start-tMin)*float64(k)/float64(cfg.Steps) }
 	for k := 0; k < cfg.Steps; k++ {
 		at, as := sched.Alpha(tk(k)), sched.Alpha(tk(k+1))
 		if err := denoiseStep(m, z, B, L, at, as, cfg.TopP, rng, false); err != nil {
@@ -86,6 +104,18 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 		out[b] = z[b*L : (b+1)*L]
 	}
 	return out, nil
+}
+
+// Corrupt draws z_t ~ q_t(. | x) for every token of x at time t under the
+// log-linear schedule (Eq. 1): each token is replaced by a uniform id with
+// probability 1 - alpha_t.
+func Corrupt(x []int32, K int, t float64, rng RNG) []int32 {
+	a := LogLinear{}.Alpha(t)
+	z := make([]int32, len(x))
+	for i, id := range x {
+		z[i] = int32(SampleMarginal(rng, int(id), K, a))
+	}
+	return z
 }
 
 // denoiseStep replaces z (z_t) in place by a draw of z_s from

@@ -156,3 +156,41 @@ func TestSamplerOneTokenModel(t *testing.T) {
 		t.Error("zero steps: no error")
 	}
 }
+
+// Repair starts from the noised input at the given time: from a tiny time
+// the text comes back unchanged, from t = 1 nothing of it survives.
+func TestSampleRepair(t *testing.T) {
+	cfg := nn.Config{Vocab: 50, Length: 64, Hidden: 8, Cond: 8, Blocks: 1, Heads: 2, MLPRatio: 2}
+	m, err := nn.NewDiT(cfg, tensor.NewRNG(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := make([]int32, 4*64)
+	for i := range in {
+		in[i] = int32(i % 50)
+	}
+	same := func(from float64) float64 {
+		out, err := Sample(m, SampleConfig{Steps: 8, Sampler: SamplerNone, Batch: 4, Length: 64, Seed: 5, Repair: in, From: from})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for b, seq := range out {
+			for i, id := range seq {
+				if id == in[b*64+i] {
+					n++
+				}
+			}
+		}
+		return float64(n) / float64(len(in))
+	}
+	if f := same(1e-4); f < 0.97 {
+		t.Errorf("repair from t=1e-4 kept %.2f of the tokens, want nearly all", f)
+	}
+	if f := same(1); f > 0.2 {
+		t.Errorf("repair from t=1 kept %.2f of the tokens, want about 1/50", f)
+	}
+	if _, err := Sample(m, SampleConfig{Steps: 1, Sampler: SamplerNone, Batch: 4, Length: 64, Repair: in[:3], From: 0.5}); err == nil {
+		t.Error("short repair input: no error")
+	}
+}
