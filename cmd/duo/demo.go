@@ -121,7 +121,7 @@ func showRepair(w io.Writer, m *nn.DiT, tok tokenizer.Tokenizer, val []int32) er
 	}
 	orig := val[:B*L]
 	noisy := duo.Corrupt(orig, m.Vocab, from, tensor.NewRNG(2))
-	fixed, err := duo.Sample(m, duo.SampleConfig{Steps: 32, Sampler: duo.SamplerGreedy, Batch: B, Length: L, Seed: 3, Repair: noisy, From: from, TopP: 1})
+	fixed, err := duo.Sample(m, duo.SampleConfig{Steps: 32, Sampler: duo.SamplerAncestral, Batch: B, Length: L, Seed: 3, Repair: noisy, From: from, TopP: 1})
 	if err != nil {
 		return err
 	}
