@@ -14,8 +14,6 @@ import (
 	"github.com/duo-go/duo/internal/parallel"
 	"github.com/duo-go/duo/internal/plot"
 	"github.com/duo-go/duo/internal/tokenizer"
-	"github.com/duo-go/duo/nn"
-	"github.com/duo-go/duo/tensor"
 )
 
 // runDemo trains a small Duo with the curriculum on a real corpus for a few
@@ -81,9 +79,6 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if t.Cfg.Objective == duo.ObjectiveAR {
 		return nil
 	}
-	if err := showRepair(stdout, m, tok, t.Val); err != nil {
-		return err
-	}
 	var xs, ents []float64
 	for _, steps := range []int{8, 32, 128} {
 		start := time.Now()
@@ -107,39 +102,6 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nplots: %s, %s\n", filepath.Join(f.out, "loss.png"), filepath.Join(f.out, "entropy.png"))
-	return nil
-}
-
-// showRepair corrupts held-out text (each token replaced by a uniform draw
-// with probability 1 - alpha_t at t = 0.3) and lets the model repair it, and
-// reports how many tokens each version gets right.
-func showRepair(w io.Writer, m *nn.DiT, tok tokenizer.Tokenizer, val []int32) error {
-	const B, from = 4, 0.3
-	L := m.Length
-	if len(val) < B*L {
-		return nil
-	}
-	orig := val[:B*L]
-	noisy := duo.Corrupt(orig, m.Vocab, from, tensor.NewRNG(2))
-	fixed, err := duo.Sample(m, duo.SampleConfig{Steps: 32, Sampler: duo.SamplerAncestral, Batch: B, Length: L, Seed: 3, Repair: noisy, From: from, TopP: 1})
-	if err != nil {
-		return err
-	}
-	accuracy := func(seqs ...[]int32) float64 {
-		n, i := 0, 0
-		for _, seq := range seqs {
-			for _, id := range seq {
-				if id == orig[i] {
-					n++
-				}
-				i++
-			}
-		}
-		return float64(n) / float64(B*L)
-	}
-	fmt.Fprintf(w, "\n=== repair: held-out text with ~30%% of its tokens replaced at random, denoised in 32 steps ===\n")
-	fmt.Fprintf(w, "tokens right: corrupted %.1f%%, repaired %.1f%% (over %d tokens)\n", 100*accuracy(noisy), 100*accuracy(fixed...), B*L)
-	fmt.Fprintf(w, "--- original\n%s\n--- corrupted\n%s\n--- repaired\n%s\n", printable(tok, orig[:L]), printable(tok, noisy[:L]), printable(tok, fixed[0]))
 	return nil
 }
 
