@@ -104,6 +104,7 @@ func Attention(qkv *Tensor, heads int, causal bool) (out, lse *Tensor) {
 	scale := float32(1 / math.Sqrt(float64(d)))
 	parallel.For(B*heads, 1, func(lo, hi int) {
 		s := make([]float32, L*L)
+		e := make([]float32, L) // scratch for rowLSE
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/heads, bh%heads
 			q, k, v := qkvHead(qkv, b, h, L, D, d)
@@ -117,11 +118,12 @@ func Attention(qkv *Tensor, heads int, causal bool) (out, lse *Tensor) {
 						row[j] = float32(math.Inf(-1))
 					}
 				}
-				m := rowLSE(row)
+				m := rowLSE(row, e)
 				ls[i] = m
 				for j, x := range row {
-					row[j] = expf(x - m)
+					row[j] = x - m
 				}
+				expVec(row, row) // masked -Inf entries give exactly 0
 			}
 			o := out.data[b*L*D+h*d:]
 			gemm.Sgemm(false, false, L, d, L, 1, s, L, v, 3*D, 0, o, D)
@@ -160,13 +162,14 @@ func AttentionBackward(g, qkv, out, lse *Tensor, heads int, causal bool) *Tensor
 			ls := lse.data[bh*L : (bh+1)*L]
 			for i := 0; i < L; i++ {
 				row := p[i*L : (i+1)*L]
-				for j := range row {
-					if causal && j > i {
-						row[j] = 0
-						continue
-					}
-					row[j] = expf(row[j] - ls[i])
+				if causal {
+					clear(row[i+1:])
+					row = row[:i+1]
 				}
+				for j := range row {
+					row[j] -= ls[i]
+				}
+				expVec(row, row)
 			}
 			// dV = P^T dO; dP = dO V^T.
 			gemm.Sgemm(true, false, L, d, L, 1, p, L, gh, D, 0, dv, 3*D)

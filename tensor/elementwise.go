@@ -298,7 +298,15 @@ func Sigmoid(a *Tensor) *Tensor {
 	if be := current; be != nil {
 		return devUnary(be, UnarySigmoid, a, 0)
 	}
-	return Map(a, sigmoidf)
+	return unaryExp(a, func(x, e, y []float32) {
+		for i, v := range x {
+			e[i] = -v
+		}
+		expVec(e, e)
+		for i := range y {
+			y[i] = 1 / (1 + e[i])
+		}
+	})
 }
 
 // SigmoidBackward returns g * y * (1 - y) for y = Sigmoid(x).
@@ -314,7 +322,15 @@ func SiLU(a *Tensor) *Tensor {
 	if be := current; be != nil {
 		return devUnary(be, UnarySiLU, a, 0)
 	}
-	return Map(a, func(x float32) float32 { return x * sigmoidf(x) })
+	return unaryExp(a, func(x, e, y []float32) {
+		for i, v := range x {
+			e[i] = -v
+		}
+		expVec(e, e)
+		for i, v := range x {
+			y[i] = v * (1 / (1 + e[i]))
+		}
+	})
 }
 
 // SiLUBackward returns g * d SiLU(x)/dx.
@@ -322,9 +338,15 @@ func SiLUBackward(g, x *Tensor) *Tensor {
 	if be := current; be != nil {
 		return devSame(be, BinarySiLUBackward, "silu backward", g, x)
 	}
-	return Map2(g, x, func(g, x float32) float32 {
-		s := sigmoidf(x)
-		return g * s * (1 + x*(1-s))
+	return binaryExp("silu backward", g, x, func(g, x, e, y []float32) {
+		for i, v := range x {
+			e[i] = -v
+		}
+		expVec(e, e)
+		for i, v := range x {
+			s := 1 / (1 + e[i])
+			y[i] = g[i] * s * (1 + v*(1-s))
+		}
 	})
 }
 
@@ -339,8 +361,14 @@ func GELU(a *Tensor) *Tensor {
 		return devUnary(be, UnaryGELU, a, 0)
 	}
 	// 0.5 (1 + tanh u) = sigmoid(2u): one exponential per element.
-	return Map(a, func(x float32) float32 {
-		return x * sigmoidf(2*geluC*(x+geluA*x*x*x))
+	return unaryExp(a, func(x, e, y []float32) {
+		for i, v := range x {
+			e[i] = -2 * geluC * (v + geluA*v*v*v)
+		}
+		expVec(e, e)
+		for i, v := range x {
+			y[i] = v * (1 / (1 + e[i]))
+		}
 	})
 }
 
@@ -350,8 +378,53 @@ func GELUBackward(g, x *Tensor) *Tensor {
 		return devSame(be, BinaryGELUBackward, "gelu backward", g, x)
 	}
 	// With s = sigmoid(2u) = 0.5 (1 + tanh u): d/dx = s + 2 x s (1-s) u'.
-	return Map2(g, x, func(g, x float32) float32 {
-		s := sigmoidf(2 * geluC * (x + geluA*x*x*x))
-		return g * (s + 2*x*s*(1-s)*geluC*(1+3*geluA*x*x))
+	return binaryExp("gelu backward", g, x, func(g, x, e, y []float32) {
+		for i, v := range x {
+			e[i] = -2 * geluC * (v + geluA*v*v*v)
+		}
+		expVec(e, e)
+		for i, v := range x {
+			s := 1 / (1 + e[i])
+			y[i] = g[i] * (s + 2*v*s*(1-s)*geluC*(1+3*geluA*v*v))
+		}
 	})
+}
+
+// expChunk is the number of elements unaryExp and binaryExp hand to their
+// kernel at a time: the scratch for the exponentials stays in L1.
+const expChunk = 1024
+
+// unaryExp is Map for operations built around one exponential per element:
+// over chunks of a (in parallel, as Map), f(x, e, y) writes y = op(x) with e
+// a scratch of the same length for the exponentials (filled by f with the
+// arguments and turned into e^arg by expVec).
+func unaryExp(a *Tensor, f func(x, e, y []float32)) *Tensor {
+	hostRead(a)
+	out := newHost(a.shape...)
+	x, y := a.data, out.data
+	parallel.For(len(y), 1<<14, func(lo, hi int) {
+		e := make([]float32, min(expChunk, hi-lo))
+		for c := lo; c < hi; c += expChunk {
+			ce := min(c+expChunk, hi)
+			f(x[c:ce], e[:ce-c], y[c:ce])
+		}
+	})
+	return out
+}
+
+// binaryExp is unaryExp for two operands of the same shape (Map2):
+// f(g, x, e, y) writes y = op(g, x).
+func binaryExp(name string, g, x *Tensor, f func(g, x, e, y []float32)) *Tensor {
+	mustSameShape(name, g, x)
+	hostRead(g, x)
+	out := newHost(x.shape...)
+	gd, xd, y := g.data, x.data, out.data
+	parallel.For(len(y), 1<<14, func(lo, hi int) {
+		e := make([]float32, min(expChunk, hi-lo))
+		for c := lo; c < hi; c += expChunk {
+			ce := min(c+expChunk, hi)
+			f(gd[c:ce], xd[c:ce], e[:ce-c], y[c:ce])
+		}
+	})
+	return out
 }

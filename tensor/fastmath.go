@@ -40,5 +40,18 @@ func expf(x float32) float32 {
 	return p * math.Float32frombits(uint32(n+127)<<23)
 }
 
-// sigmoidf returns 1/(1+e^-x).
-func sigmoidf(x float32) float32 { return 1 / (1 + expf(-x)) }
+// expVec sets dst[i] = expf(src[i]) for every element of src (dst may be
+// src, and must be at least as long). Whole groups of 8 go through the
+// AVX2/FMA kernel where the CPU has it; the tail, and everything elsewhere,
+// through expf. Results agree with expf to about an ulp (the kernel rounds
+// ties of x log2 e to even and fuses the reduction).
+func expVec(dst, src []float32) {
+	dst = dst[:len(src)]
+	if n := len(src) &^ 7; haveExpAVX2 && n > 0 {
+		expAVX2(&dst[0], &src[0], n)
+		dst, src = dst[n:], src[n:]
+	}
+	for i, x := range src {
+		dst[i] = expf(x)
+	}
+}

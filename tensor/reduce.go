@@ -207,8 +207,9 @@ func rowsOp(t *Tensor, fn func(r int, row []float32)) {
 	})
 }
 
-// rowLSE returns max and log-sum-exp of a row.
-func rowLSE(x []float32) float32 {
+// rowLSE returns the log-sum-exp of a row, using e (at least as long as x,
+// and not overlapping it) as scratch for the exponentials.
+func rowLSE(x, e []float32) float32 {
 	m := float32(math.Inf(-1))
 	for _, v := range x {
 		m = max(m, v)
@@ -216,9 +217,14 @@ func rowLSE(x []float32) float32 {
 	if math.IsInf(float64(m), 0) {
 		return m
 	}
+	e = e[:len(x)]
+	for j, v := range x {
+		e[j] = v - m
+	}
+	expVec(e, e)
 	var s float64
-	for _, v := range x {
-		s += float64(expf(v - m))
+	for _, v := range e {
+		s += float64(v)
 	}
 	return m + float32(math.Log(s))
 }
@@ -250,11 +256,12 @@ func Softmax(t *Tensor) *Tensor {
 	out := newHost(t.shape...)
 	_, n := lastDim(t)
 	rowsOp(t, func(r int, x []float32) {
-		lse := rowLSE(x)
 		y := out.data[r*n : (r+1)*n]
+		lse := rowLSE(x, y)
 		for j, v := range x {
-			y[j] = expf(v - lse)
+			y[j] = v - lse
 		}
+		expVec(y, y)
 	})
 	return out
 }
@@ -268,8 +275,8 @@ func LogSoftmax(t *Tensor) *Tensor {
 	out := newHost(t.shape...)
 	_, n := lastDim(t)
 	rowsOp(t, func(r int, x []float32) {
-		lse := rowLSE(x)
 		y := out.data[r*n : (r+1)*n]
+		lse := rowLSE(x, y)
 		for j, v := range x {
 			y[j] = v - lse
 		}
@@ -312,8 +319,9 @@ func LogSoftmaxBackward(g, y *Tensor) *Tensor {
 		for _, v := range gr {
 			s += v
 		}
-		for j, v := range yr {
-			dr[j] = gr[j] - expf(v)*s
+		expVec(dr, yr)
+		for j, e := range dr {
+			dr[j] = gr[j] - e*s
 		}
 	})
 	return dx
@@ -332,13 +340,14 @@ func CrossEntropy(logits *Tensor, targets []int32) (loss float64, count int) {
 		return float64(st[0]), int(st[1])
 	}
 	hostRead(logits)
+	e := make([]float32, n)
 	for r := 0; r < rows; r++ {
 		t := targets[r]
 		if t < 0 {
 			continue
 		}
 		x := logits.data[r*n : (r+1)*n]
-		loss += float64(rowLSE(x) - x[t])
+		loss += float64(rowLSE(x, e) - x[t])
 		count++
 	}
 	if count > 0 {
@@ -365,10 +374,14 @@ func CrossEntropyBackward(logits *Tensor, targets []int32, count int, g float32)
 		if t < 0 {
 			return
 		}
-		lse := rowLSE(x)
 		d := dx.data[r*n : (r+1)*n]
+		lse := rowLSE(x, d)
 		for j, v := range x {
-			d[j] = scale * expf(v-lse)
+			d[j] = v - lse
+		}
+		expVec(d, d)
+		for j, e := range d {
+			d[j] = scale * e
 		}
 		d[t] -= scale
 	})
