@@ -31,9 +31,9 @@ func BroadcastShape(a, b []int) ([]int, error) {
 	return out, nil
 }
 
-// bstrides returns the element strides of shape aligned to out, with 0 on
-// broadcast dimensions.
-func bstrides(shape, out []int) []int {
+// BroadcastStrides returns the element strides of shape aligned to out (a
+// broadcast of it), with 0 on the broadcast dimensions.
+func BroadcastStrides(shape, out []int) []int {
 	st := make([]int, len(out))
 	s := 1
 	for i := len(out) - 1; i >= 0; i-- {
@@ -97,7 +97,7 @@ func binary(op string, a, b *Tensor, f func(x, y float32) float32) *Tensor {
 		panic("tensor: " + op + ": " + err.Error())
 	}
 	out := newHost(shape...)
-	sa, sb := bstrides(a.shape, shape), bstrides(b.shape, shape)
+	sa, sb := BroadcastStrides(a.shape, shape), BroadcastStrides(b.shape, shape)
 	n := 1
 	if len(shape) > 0 {
 		n = shape[len(shape)-1]
@@ -192,7 +192,7 @@ func ReduceTo(g *Tensor, shape []int) *Tensor {
 	}
 	hostRead(g)
 	out := newHost(shape...)
-	so := bstrides(shape, g.shape)
+	so := BroadcastStrides(shape, g.shape)
 	nd := len(g.shape)
 	n, k := g.shape[nd-1], so[nd-1]
 	forRows(g.shape, so, so, func(o, io, _ int) {

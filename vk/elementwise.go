@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/duo-go/duo/tensor"
 )
 
 // Operation codes of unary.comp (specialization constant OP).
@@ -89,13 +91,13 @@ func (d *Device) binaryBroadcast(name string, op uint32, out, a, b *Buffer, aSha
 		d.binarySame(name, op, out, a, b, 0)
 		return
 	}
-	shape, err := broadcastShape(aShape, bShape)
+	shape, err := tensor.BroadcastShape(aShape, bShape)
 	if err != nil {
 		panic(fmt.Sprintf("vk: %s: %v", name, err))
 	}
 	n := numel(shape)
 	mustLen(name, out, n)
-	dims, st := collapse(name, shape, bstrides(aShape, shape), bstrides(bShape, shape))
+	dims, st := collapse(name, shape, tensor.BroadcastStrides(aShape, shape), tensor.BroadcastStrides(bShape, shape))
 	pc := push{}.u(dims[:]...).u(st[0][:]...).u(st[1][:]...).u(n).f(0)
 	d.run(kBinary, []uint32{op, 1}, [3]int{gridGroups(n, 256), 1, 1}, pc, wr(out), rd(a), rd(b))
 }

@@ -19,48 +19,6 @@ func mustLen(op string, b *Buffer, n int) {
 	}
 }
 
-// broadcastShape is tensor.BroadcastShape: the NumPy broadcast of a and b.
-func broadcastShape(a, b []int) ([]int, error) {
-	n := max(len(a), len(b))
-	out := make([]int, n)
-	for i := 0; i < n; i++ {
-		da, db := 1, 1
-		if j := len(a) - n + i; j >= 0 {
-			da = a[j]
-		}
-		if j := len(b) - n + i; j >= 0 {
-			db = b[j]
-		}
-		switch {
-		case da == db, db == 1:
-			out[i] = da
-		case da == 1:
-			out[i] = db
-		default:
-			return nil, fmt.Errorf("shapes %v and %v do not broadcast", a, b)
-		}
-	}
-	return out, nil
-}
-
-// bstrides returns the element strides of shape aligned to out, 0 on the
-// dimensions where shape is broadcast.
-func bstrides(shape, out []int) []int {
-	st := make([]int, len(out))
-	s := 1
-	for i := len(out) - 1; i >= 0; i-- {
-		j := len(shape) - len(out) + i
-		if j < 0 {
-			continue
-		}
-		if shape[j] != 1 {
-			st[i] = s
-		}
-		s *= shape[j]
-	}
-	return st
-}
-
 // collapse removes the size-1 dimensions of shape and merges neighbours
 // that every operand walks contiguously (stride[i] == stride[i+1]*dim[i+1]),
 // returning at most 4 dimensions, padded in front with 1s, and each
