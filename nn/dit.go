@@ -110,7 +110,11 @@ func NewDiT(cfg Config, rng *tensor.RNG) (*DiT, error) {
 }
 
 // Params lists every trainable tensor under the reference state-dict names
-// (dit.md section 2), in a fixed order.
+// (dit.md section 2), in PyTorch's registration order: the order of the
+// reference DIT module's named_parameters(), and so of its EMA's
+// shadow_params list (vocab_embed, sigma_map, then per block norm1,
+// attn_qkv, attn_out, norm2, mlp.0, mlp.2, adaLN_modulation, then
+// output_layer's norm_final, linear, adaLN_modulation).
 func (m *DiT) Params() []Param {
 	ps := []Param{{"vocab_embed.embedding", m.Embed.W}}
 	if m.Sigma1 != nil {
@@ -119,9 +123,10 @@ func (m *DiT) Params() []Param {
 	}
 	for i, b := range m.Blocks {
 		p := fmt.Sprintf("blocks.%d.", i)
-		ps = append(ps, Param{p + "norm1.weight", b.Norm1.W}, Param{p + "norm2.weight", b.Norm2.W})
+		ps = append(ps, Param{p + "norm1.weight", b.Norm1.W})
 		ps = append(ps, b.QKV.params(p+"attn_qkv")...)
 		ps = append(ps, b.Out.params(p+"attn_out")...)
+		ps = append(ps, Param{p + "norm2.weight", b.Norm2.W})
 		ps = append(ps, b.MLP1.params(p+"mlp.0")...)
 		ps = append(ps, b.MLP2.params(p+"mlp.2")...)
 		if b.AdaLN != nil {

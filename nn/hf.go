@@ -118,38 +118,6 @@ func (c Config) paramCount() int64 {
 	return n + L*block
 }
 
-// TorchParams lists the parameters in PyTorch registration order, the order
-// of the reference DIT module's named_parameters() (and so of the EMA's
-// shadow_params list): vocab_embed, sigma_map, then per block norm1,
-// attn_qkv, attn_out, norm2, mlp.0, mlp.2, adaLN_modulation, then
-// output_layer's norm_final, linear, adaLN_modulation. (Params groups the
-// two norms of a block together and is a different order.)
-func (m *DiT) TorchParams() []Param {
-	ps := []Param{{"vocab_embed.embedding", m.Embed.W}}
-	if m.Sigma1 != nil {
-		ps = append(ps, m.Sigma1.params("sigma_map.mlp.0")...)
-		ps = append(ps, m.Sigma2.params("sigma_map.mlp.2")...)
-	}
-	for i, b := range m.Blocks {
-		p := fmt.Sprintf("blocks.%d.", i)
-		ps = append(ps, Param{p + "norm1.weight", b.Norm1.W})
-		ps = append(ps, b.QKV.params(p+"attn_qkv")...)
-		ps = append(ps, b.Out.params(p+"attn_out")...)
-		ps = append(ps, Param{p + "norm2.weight", b.Norm2.W})
-		ps = append(ps, b.MLP1.params(p+"mlp.0")...)
-		ps = append(ps, b.MLP2.params(p+"mlp.2")...)
-		if b.AdaLN != nil {
-			ps = append(ps, b.AdaLN.params(p+"adaLN_modulation")...)
-		}
-	}
-	ps = append(ps, Param{"output_layer.norm_final.weight", m.NormFinal.W})
-	ps = append(ps, m.Output.params("output_layer.linear")...)
-	if m.AdaFinal != nil {
-		ps = append(ps, m.AdaFinal.params("output_layer.adaLN_modulation")...)
-	}
-	return ps
-}
-
 // InvFreq returns the rotary buffer rotary_emb.inv_freq for head dimension
 // d as the reference computes it in float32: 1 / 10000^(2j/d), j < d/2.
 func InvFreq(d int) []float32 {
@@ -282,7 +250,7 @@ func SaveHF(dir string, m *DiT) error {
 		return err
 	}
 	d := m.Hidden / m.Heads
-	ts := Tensors(BackbonePrefix, m.TorchParams())
+	ts := Tensors(BackbonePrefix, m.Params())
 	ts = append(ts, safetensors.NewF32(BackbonePrefix+InvFreqName, []int{d / 2}, InvFreq(d)))
 	path := filepath.Join(dir, ModelFile)
 	if err := safetensors.WriteFile(path, ts, map[string]string{"format": "pt"}); err != nil {

@@ -204,7 +204,7 @@ func loadLightning(ck *torchckpt.Checkpoint, opt LightningOptions, info *Lightni
 	default:
 		return nil, fmt.Errorf("ema.shadow_params is a %s, not a list", torchckpt.Describe(sv))
 	}
-	params := m.TorchParams()
+	params := m.Params()
 	if len(shadow) != len(params) {
 		return nil, fmt.Errorf("ema.shadow_params has %d tensors but the backbone has %d parameters", len(shadow), len(params))
 	}
