@@ -252,6 +252,20 @@ func Softmax(t *Tensor) *Tensor {
 	if be := current; be != nil {
 		return devSoftmax(be, SoftmaxForward, t, nil)
 	}
+	return logSoftmaxRows(t, true)
+}
+
+// LogSoftmax returns log_softmax over the last axis.
+func LogSoftmax(t *Tensor) *Tensor {
+	if be := current; be != nil {
+		return devSoftmax(be, LogSoftmaxForward, t, nil)
+	}
+	return logSoftmaxRows(t, false)
+}
+
+// logSoftmaxRows is the CPU log_softmax over the last axis, exponentiated
+// (softmax) when exp is set.
+func logSoftmaxRows(t *Tensor, exp bool) *Tensor {
 	hostRead(t)
 	out := newHost(t.shape...)
 	_, n := lastDim(t)
@@ -261,24 +275,8 @@ func Softmax(t *Tensor) *Tensor {
 		for j, v := range x {
 			y[j] = v - lse
 		}
-		expVec(y, y)
-	})
-	return out
-}
-
-// LogSoftmax returns log_softmax over the last axis.
-func LogSoftmax(t *Tensor) *Tensor {
-	if be := current; be != nil {
-		return devSoftmax(be, LogSoftmaxForward, t, nil)
-	}
-	hostRead(t)
-	out := newHost(t.shape...)
-	_, n := lastDim(t)
-	rowsOp(t, func(r int, x []float32) {
-		y := out.data[r*n : (r+1)*n]
-		lse := rowLSE(x, y)
-		for j, v := range x {
-			y[j] = v - lse
+		if exp {
+			expVec(y, y)
 		}
 	})
 	return out

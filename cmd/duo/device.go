@@ -129,3 +129,22 @@ func runDevices(args []string, stdout, stderr io.Writer) error {
 	}
 	return nil
 }
+
+// execFlags are the --threads and --device flags of the inference commands.
+type execFlags struct {
+	threads *int
+	device  *string
+}
+
+// addExecFlags registers --threads and --device on fs.
+func addExecFlags(fs *flag.FlagSet) execFlags {
+	return execFlags{threads: fs.Int("threads", 0, "CPU threads (0: all cores, or DUO_THREADS)"), device: deviceFlag(fs)}
+}
+
+// start applies --threads and opens the --device; call release when done.
+func (e execFlags) start(stderr io.Writer) (release func(), err error) {
+	if *e.threads > 0 {
+		parallel.SetThreads(*e.threads)
+	}
+	return useDevice(*e.device, stderr)
+}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/duo-go/duo/duo"
 	"github.com/duo-go/duo/internal/data"
-	"github.com/duo-go/duo/internal/parallel"
 	"github.com/duo-go/duo/internal/tokenizer"
 	"github.com/duo-go/duo/nn"
 	"github.com/duo-go/duo/tensor"
@@ -60,15 +59,11 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Length, "length", 0, "tokens per sample (0: the model's length)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "random seed")
 	asJSON := fs.Bool("json", false, "print one JSON object with the samples, their ids and entropies")
-	threads := fs.Int("threads", 0, "CPU threads (0: all cores)")
-	device := deviceFlag(fs)
+	exec := addExecFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *threads > 0 {
-		parallel.SetThreads(*threads)
-	}
-	release, err := useDevice(*device, stderr)
+	release, err := exec.start(stderr)
 	if err != nil {
 		return err
 	}
@@ -113,15 +108,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	mc := fs.Int("mc", 1, "Monte Carlo time samples per batch (diffusion models)")
 	seed := fs.Uint64("seed", 1, "random seed for times and noise")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	threads := fs.Int("threads", 0, "CPU threads (0: all cores)")
-	device := deviceFlag(fs)
+	exec := addExecFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *threads > 0 {
-		parallel.SetThreads(*threads)
-	}
-	release, err := useDevice(*device, stderr)
+	release, err := exec.start(stderr)
 	if err != nil {
 		return err
 	}
@@ -166,11 +157,11 @@ func runDenoise(args []string, stdout, stderr io.Writer) error {
 	sigma := fs.Float64("sigma", 0.1, "noise level sigma = -log alpha_t")
 	asJSON := fs.Bool("json", false, `print {"logprobs": [L][K], "argmax": [L]}`)
 	top := fs.Int("top", 3, "without --json: most likely tokens shown per position")
-	device := deviceFlag(fs)
+	exec := addExecFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	release, err := useDevice(*device, stderr)
+	release, err := exec.start(stderr)
 	if err != nil {
 		return err
 	}
