@@ -49,26 +49,8 @@ func checkGolden(t *testing.T, path string) {
 	if err := LoadParams(f, "", params, extra...); err != nil {
 		t.Fatal(err)
 	}
-	get := func(name string) *tensor.Tensor {
-		tt, ok := f.Get(name)
-		if !ok {
-			t.Fatalf("golden file lacks %s", name)
-		}
-		v, err := tt.Float32s()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tensor.From(v, tt.Shape...)
-	}
-	idsT, _ := f.Get("input.ids")
-	ids64, err := idsT.Int64s()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := make([]int32, len(ids64))
-	for i, v := range ids64 {
-		ids[i] = int32(v)
-	}
+	get := func(name string) *tensor.Tensor { return goldenF32(t, f, name) }
+	ids := goldenIDs(t, f, "input.ids")
 	sigma := get("input.sigma").Data()
 	weights := autograd.Const(get("loss.weights"))
 	B := meta.Batch
@@ -108,6 +90,38 @@ func checkGolden(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	closeTo(t, "grad.input.soft", soft.Grad, get("grad.input.soft"))
+}
+
+// goldenF32 reads a float tensor of a golden file.
+func goldenF32(t *testing.T, f *safetensors.File, name string) *tensor.Tensor {
+	t.Helper()
+	tt, ok := f.Get(name)
+	if !ok {
+		t.Fatalf("golden file lacks %s", name)
+	}
+	v, err := tt.Float32s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tensor.From(v, tt.Shape...)
+}
+
+// goldenIDs reads an integer tensor of a golden file as token ids.
+func goldenIDs(t *testing.T, f *safetensors.File, name string) []int32 {
+	t.Helper()
+	tt, ok := f.Get(name)
+	if !ok {
+		t.Fatalf("golden file lacks %s", name)
+	}
+	v, err := tt.Int64s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]int32, len(v))
+	for i, x := range v {
+		ids[i] = int32(x)
+	}
+	return ids
 }
 
 // closeTo checks |got - want| <= 1e-4 * (|want| + scale), where scale is the

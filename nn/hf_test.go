@@ -30,26 +30,8 @@ func readHFGolden(t *testing.T) hfGolden {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	get := func(name string) *tensor.Tensor {
-		tt, ok := f.Get(name)
-		if !ok {
-			t.Fatalf("golden file lacks %s", name)
-		}
-		v, err := tt.Float32s()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tensor.From(v, tt.Shape...)
-	}
-	idsT, _ := f.Get("input.ids")
-	ids64, err := idsT.Int64s()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g hfGolden
-	for _, v := range ids64 {
-		g.ids = append(g.ids, int32(v))
-	}
+	get := func(name string) *tensor.Tensor { return goldenF32(t, f, name) }
+	g := hfGolden{ids: goldenIDs(t, f, "input.ids")}
 	g.sigma = get("input.sigma").Data()
 	g.logits, g.logitsEMA, g.logitsBF16 = get("out.logits"), get("out.logits_ema"), get("out.logits_bf16")
 	return g
