@@ -2,10 +2,8 @@ package duo
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/duo-go/duo/autograd"
-	"github.com/duo-go/duo/internal/parallel"
 	"github.com/duo-go/duo/tensor"
 )
 
@@ -22,77 +20,40 @@ type Noised struct {
 	Soft       *tensor.Tensor
 }
 
-// TokenLosses returns the per-position negative ELBO (Eq. 17) of logits
-// (B, L, K) for a noised batch, and, when grad is non-nil, writes into it
-// d loss_r / d logits_r for every row r. The arithmetic is float64 per row.
-func TokenLosses(logits *tensor.Tensor, nb *Noised, grad *tensor.Tensor) []float64 {
-	K := logits.Dim(-1)
-	rows := nb.B * nb.L
-	if logits.Len() != rows*K {
-		panic(fmt.Sprintf("duo: logits %v for a batch of %dx%d", logits.Shape(), nb.B, nb.L))
-	}
-	losses := make([]float64, rows)
-	x := logits.Host()
-	var gd []float32
-	if grad != nil {
-		gd = grad.Data()
-	}
-	parallel.For(rows, max(1, 4096/K), func(lo, hi int) {
-		logX := make([]float64, K)
-		d := make([]float64, K)
-		for r := lo; r < hi; r++ {
-			logSoftmax64(logX, x[r*K:(r+1)*K])
-			b := r / nb.L
-			zt, m := int(nb.Zt[r]), int(nb.X[r])
-			if grad == nil {
-				losses[r] = LossPerToken(logX, zt, m, nb.Alpha[b], nb.AlphaPrime[b])
-				continue
-			}
-			losses[r] = LossPerTokenGrad(d, logX, zt, m, nb.Alpha[b], nb.AlphaPrime[b])
-			// Through log_softmax: dlogits_v = d_v - x_theta_v sum(d).
-			var s float64
-			for _, v := range d {
-				s += v
-			}
-			g := gd[r*K : (r+1)*K]
-			for v := range g {
-				g[v] = float32(d[v] - math.Exp(logX[v])*s)
-			}
-		}
-	})
-	return losses
+// Targets returns what the loss needs besides the logits (tensor.USDMLoss).
+func (nb *Noised) Targets() tensor.USDMTargets {
+	return tensor.USDMTargets{Zt: nb.Zt, X0: nb.X, Alpha: nb.Alpha, AlphaPrime: nb.AlphaPrime}
 }
 
-// logSoftmax64 writes log_softmax(x) in float64 into dst.
-func logSoftmax64(dst []float64, x []float32) {
-	m := math.Inf(-1)
-	for _, v := range x {
-		m = math.Max(m, float64(v))
+// mustFit panics unless logits has one row per position of the batch.
+func (nb *Noised) mustFit(logits *tensor.Tensor) {
+	if logits.Len() != nb.B*nb.L*logits.Dim(-1) {
+		panic(fmt.Sprintf("duo: logits %v for a batch of %dx%d", logits.Shape(), nb.B, nb.L))
 	}
-	var s float64
-	for _, v := range x {
-		s += math.Exp(float64(v) - m)
-	}
-	lse := m + math.Log(s)
-	for i, v := range x {
-		dst[i] = float64(v) - lse
-	}
+}
+
+// TokenLosses returns the per-position negative ELBO (Eq. 17) of logits
+// (B, L, K) for a noised batch, and, when grad is non-nil, writes into it
+// d loss_r / d logits_r for every row r (tensor.USDMLoss). On the CPU the
+// arithmetic is float64 per row; with a backend it runs on the device and
+// only the B*L losses come back to the host.
+func TokenLosses(logits *tensor.Tensor, nb *Noised, grad *tensor.Tensor) []float64 {
+	nb.mustFit(logits)
+	return tensor.USDMLoss(logits, nb.Targets(), grad)
 }
 
 // NELBO is the training objective: the mean over all B*L positions of the
 // per-token loss (Eq. 17), as an autograd operation on logits (B, L, K).
+// With a backend the loss and its gradient stay on the device
+// (tensor.USDMLossMean).
 func NELBO(tp *autograd.Tape, logits *autograd.Var, nb *Noised) *autograd.Var {
-	var grad *tensor.Tensor
-	if tp.Recording() && logits.RequiresGrad() {
-		grad = tensor.New(logits.Shape()...)
-	}
-	losses := TokenLosses(logits.Value, nb, grad)
-	var sum float64
-	for _, l := range losses {
-		sum += l
-	}
-	n := float64(len(losses))
-	return tp.Op(tensor.Scalar(float32(sum/n)), []*autograd.Var{logits}, func(g *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{tensor.ScaleBy(grad, g, 1/float32(n))}
+	nb.mustFit(logits.Value)
+	mean, grad := tensor.USDMLossMean(logits.Value, nb.Targets(), tp.Recording() && logits.RequiresGrad())
+	n := float32(nb.B * nb.L)
+	return tp.Op(mean, []*autograd.Var{logits}, func(g *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.ScaleBy(grad, g, 1/n)}
 	})
 }
+
+// logSoftmax64 writes log_softmax(x) in float64 into dst.
+func logSoftmax64(dst []float64, x []float32) { tensor.LogSoftmax64(dst, x) }

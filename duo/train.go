@@ -164,16 +164,14 @@ func (t *Trainer) TrainStep() (Record, error) {
 	micro := cfg.Batch / cfg.GradAccum
 	rec := Record{Step: t.Step + 1, Curriculum: t.InCurriculum(), LR: nn.WarmupConstant{LR: cfg.LR, Warmup: cfg.Warmup}.At(t.Step)}
 	tokens := 0
+	losses := make([]*tensor.Tensor, 0, cfg.GradAccum)
 	for a := 0; a < cfg.GradAccum; a++ {
 		tp := autograd.NewTape()
 		loss, n, err := t.loss(tp, micro, t.Train, t.RNG, true)
 		if err != nil {
 			return rec, err
 		}
-		if math.IsNaN(float64(loss.Value.Item())) || math.IsInf(float64(loss.Value.Item()), 0) {
-			return rec, fmt.Errorf("step %d: loss is %v", rec.Step, loss.Value.Item())
-		}
-		rec.Loss += float64(loss.Value.Item()) / float64(cfg.GradAccum)
+		losses = append(losses, loss.Value)
 		if err := tp.Backward(tp.Scale(loss, 1/float32(cfg.GradAccum))); err != nil {
 			return rec, err
 		}
@@ -183,7 +181,17 @@ func (t *Trainer) TrainStep() (Record, error) {
 	t.Opt.Step(rec.LR)
 	t.EMA.Update(t.Params)
 	nn.ZeroGrad(t.Params)
-	rec.GradNorm = gradNorm() // read after the whole step is recorded
+	// The losses and the norm are read after the whole step is recorded, so
+	// that a device runs it without a host wait in between. A non-finite
+	// loss has then already reached the weights: the step fails and the run
+	// stops, and its checkpoints on disk predate it.
+	for _, l := range losses {
+		rec.Loss += float64(l.Item()) / float64(cfg.GradAccum)
+	}
+	if math.IsNaN(rec.Loss) || math.IsInf(rec.Loss, 0) {
+		return rec, fmt.Errorf("step %d: loss is %v", rec.Step, rec.Loss)
+	}
+	rec.GradNorm = gradNorm()
 	t.Step++
 	rec.TokensPerS = float64(tokens) / time.Since(start).Seconds()
 	t.Log = append(t.Log, rec)

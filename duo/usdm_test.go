@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/duo-go/duo/tensor"
 )
 
 func softmax(logits []float64) []float64 {
@@ -160,7 +162,7 @@ func lossDivergence(logX []float64, zt, m int, a, ap float64) float64 {
 	var s float64
 	for j := range logX {
 		y := d(j) - d(zt) - db(j) + db(zt) // log rho_j
-		s += math.Exp(db(j)-db(zt)) * psi(-y)
+		s += math.Exp(db(j)-db(zt)) * tensor.USDMPsi(-y)
 	}
 	return -ap / (K * a) * s
 }

@@ -13,7 +13,7 @@ mkdir -p "$out"
 
 # Kernels with workgroup reductions also get a subgroup-arithmetic variant,
 # NAME_sg.spv, compiled from the same source with -DSUBGROUP.
-SUBGROUP_VARIANTS="reduce_axis reduce_all softmax cross_entropy layernorm embedding argmax"
+SUBGROUP_VARIANTS="reduce_axis reduce_all softmax cross_entropy layernorm embedding argmax usdm_loss"
 
 GLSLC="glslc --target-env=vulkan1.1 -O -Isrc"
 for src in src/*.comp; do

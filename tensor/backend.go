@@ -85,6 +85,12 @@ type Backend interface {
 	// CrossEntropyBackward writes dx = g/count * (softmax - onehot), count
 	// read on the device from stats[1].
 	CrossEntropyBackward(dx, logits, targets, stats Buffer, n int, g float32)
+	// USDMLoss writes into losses (rows) the per-row Duo loss of Eq. 17 of
+	// logits (rows, n), log x_theta = log_softmax(logits), with int32 ids
+	// zt and x0 per row and alpha, alphaPrime per sequence of
+	// rows/len(alpha) rows (USDMLoss), and, when grad is not nil,
+	// d loss_r / d logits_r into grad (rows, n).
+	USDMLoss(losses, grad, logits, zt, x0 Buffer, alpha, alphaPrime []float64, n int)
 	// LayerNorm writes y and the per-row mean and 1/std (LayerNorm).
 	LayerNorm(y, mean, rstd, x, w Buffer, eps float32)
 	// LayerNormBackward writes dx and accumulates dw (when not nil).

@@ -32,6 +32,7 @@ var (
 	kAttnBwdDKV   = &kernel{"attention_bwd_dkv", 5, false}
 	kAdamW        = &kernel{"adamw", 4, false}
 	kAdaLN        = &kernel{"adaln", 4, false}
+	kUSDMLoss     = &kernel{"usdm_loss", 6, true}
 )
 
 // allKernels lists every kernel (the tests check each has its module).
@@ -39,7 +40,7 @@ var allKernels = []*kernel{
 	kMatMul, kBinary, kUnary, kReduceTo, kReduceAxis, kReduceAll, kAxis,
 	kSoftmax, kCrossEntropy, kLayerNorm, kLayerNormDW, kEmbedding, kGatherLast,
 	kArgmax, kCopy2D, kTranspose, kRotary, kAttnFwd, kAttnBwdDQ, kAttnBwdDKV,
-	kAdamW, kAdaLN,
+	kAdamW, kAdaLN, kUSDMLoss,
 }
 
 // b2u turns a boolean specialization constant into its 32-bit value.

@@ -223,6 +223,12 @@ func (b *TensorBackend) CrossEntropyBackward(dx, logits, targets, stats tensor.B
 	b.d.CrossEntropyBackward(vb(dx), vb(logits), vb(targets), vb(stats), n, g)
 }
 
+// USDMLoss writes the per-row Duo loss (Eq. 17) and, when grad is not nil,
+// its gradient with respect to the logits.
+func (b *TensorBackend) USDMLoss(losses, grad, logits, zt, x0 tensor.Buffer, alpha, alphaPrime []float64, n int) {
+	b.d.USDMLoss(vb(losses), vb(grad), vb(logits), vb(zt), vb(x0), alpha, alphaPrime, n)
+}
+
 // LayerNorm writes y, mean and rstd.
 func (b *TensorBackend) LayerNorm(y, mean, rstd, x, w tensor.Buffer, eps float32) {
 	b.d.LayerNorm(vb(y), vb(mean), vb(rstd), vb(x), vb(w), eps)

@@ -3,6 +3,7 @@ package vk_test
 import (
 	"math"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -257,17 +258,25 @@ func testBackendTrainingDiT(t *testing.T, d *vk.Device) {
 				if math.Abs(g.GradNorm-w.GradNorm) > 1e-4*w.GradNorm {
 					t.Errorf("step %d: grad norm %.7f on the device, %.7f on the CPU", w.Step, g.GradNorm, w.GradNorm)
 				}
-				// One wait to read the logits (duo's loss runs on the
-				// host) or the loss (AR), and one for the gradient norm at
-				// the end of the step. (A step of more than 1024 commands
-				// would be submitted in parts, and a fourth part waits for
-				// the first: these steps have some 400.)
+				// One wait, when the loss is read at the end of the step
+				// (computed on the device for both objectives, duo's by
+				// tensor.USDMLossMean); the gradient norm is ready by
+				// then. Through staging buffers (the fallback
+				// configuration, as on a discrete GPU) reading the norm
+				// records a copy of its own: a second, short wait. (A step
+				// of more than 1024 commands would be submitted in parts,
+				// and a fourth part waits for the first: these steps have
+				// some 400.)
+				maxWaits := 1
+				if strings.Contains(t.Name(), "fallback") {
+					maxWaits = 2
+				}
 				s := per[i]
 				if s.Dispatches < 150 { // forward, backward and optimiser: some 200-400 kernels
 					t.Errorf("step %d: only %d kernels ran on the device", w.Step, s.Dispatches)
 				}
-				if s.Waits > 2 {
-					t.Errorf("step %d: %d host waits, want at most 2", w.Step, s.Waits)
+				if s.Waits > maxWaits {
+					t.Errorf("step %d: %d host waits, want at most %d", w.Step, s.Waits, maxWaits)
 				}
 				if i > 0 && s.Allocs > 0 {
 					t.Logf("step %d: %d new device allocations", w.Step, s.Allocs)

@@ -134,18 +134,23 @@ func (f *trainFlags) loadCorpus(stderr io.Writer) (*data.Corpus, tokenizer.Token
 	if err != nil {
 		return nil, nil, err
 	}
-	var exts []string
-	if f.exts != "" {
-		exts = strings.Split(f.exts, ",")
-	}
 	start := time.Now()
-	c, err := data.Load(f.data, tok, data.Options{MaxBytes: f.maxBytes, Exts: exts})
+	c, err := data.Load(f.data, tok, dataOptions(f.exts, f.maxBytes))
 	if err != nil {
 		return nil, nil, err
 	}
 	fmt.Fprintf(stderr, "corpus %s: %d documents, %d train + %d validation tokens, vocabulary %d (%.1fs)\n",
 		c.Source, c.Docs, len(c.Train), len(c.Val), c.Vocab, time.Since(start).Seconds())
 	return c, tok, nil
+}
+
+// dataOptions turns the --ext and --max-bytes flags into corpus options.
+func dataOptions(exts string, maxBytes int64) data.Options {
+	o := data.Options{MaxBytes: maxBytes}
+	if exts != "" {
+		o.Exts = strings.Split(exts, ",")
+	}
+	return o
 }
 
 func runTrain(args []string, stdout, stderr io.Writer) error {
