@@ -31,6 +31,12 @@ type SampleConfig struct {
 	// noise, and the model repairs the corrupted text (see Corrupt).
 	Repair []int32
 	From   float64
+
+	// Trace, when set, is called with the latents z_t (Batch*Length ids,
+	// not to be kept) at the start, at time t = 1 or From, and after every
+	// step, at the step's time s (0 for the final noise removal): the text
+	// as it emerges from the noise.
+	Trace func(t float64, z []int32)
 }
 
 // Validate reports the first bad setting.
@@ -82,22 +88,25 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 		}
 		start, z[i] = cfg.From, cfg.Repair[i]
 	}
+	trace := func(t float64) {
+		if cfg.Trace != nil {
+			cfg.Trace(t, z)
+		}
+	}
 	tk := func(k int) float64 { return start - (start-tMin)*float64(k)/float64(cfg.Steps) }
+	trace(start)
 	for k := 0; k < cfg.Steps; k++ {
 		at, as := sched.Alpha(tk(k)), sched.Alpha(tk(k+1))
 		if err := denoiseStep(m, z, B, L, at, as, cfg.TopP, rng, false); err != nil {
 			return nil, err
 		}
+		trace(tk(k + 1))
 	}
-	switch cfg.Sampler {
-	case SamplerAncestral:
-		if err := denoiseStep(m, z, B, L, sched.Alpha(tMin), 1, cfg.TopP, rng, false); err != nil {
+	if cfg.Sampler != SamplerNone {
+		if err := denoiseStep(m, z, B, L, sched.Alpha(tMin), 1, cfg.TopP, rng, cfg.Sampler == SamplerGreedy); err != nil {
 			return nil, err
 		}
-	case SamplerGreedy:
-		if err := denoiseStep(m, z, B, L, sched.Alpha(tMin), 1, cfg.TopP, rng, true); err != nil {
-			return nil, err
-		}
+		trace(0)
 	}
 	out := make([][]int32, B)
 	for b := range out {

@@ -1,8 +1,10 @@
 package duo
 
 import (
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/duo-go/duo/nn"
@@ -192,5 +194,53 @@ func TestSampleRepair(t *testing.T) {
 	}
 	if _, err := Sample(m, SampleConfig{Steps: 1, Sampler: SamplerNone, Batch: 4, Length: 64, Repair: in[:3], From: 0.5}); err == nil {
 		t.Error("short repair input: no error")
+	}
+}
+
+// Trace sees the noise first, then every step at decreasing times down to
+// 0 (the final noise removal), the last state being the samples; with the
+// one-token model the share of 7s grows to 1.
+func TestSampleTrace(t *testing.T) {
+	cfg := nn.Config{Vocab: 11, Length: 16, Hidden: 8, Cond: 8, Blocks: 1, Heads: 2, MLPRatio: 2}
+	m, err := nn.NewDiT(cfg, tensor.NewRNG(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Output.B.Value.Data()[7] = 40
+	for _, tc := range []struct {
+		sampler string
+		calls   int
+		last    float64
+	}{{SamplerAncestral, 6, 0}, {SamplerGreedy, 6, 0}, {SamplerNone, 5, 1e-5}} {
+		var times, sevens []float64
+		var lastZ []int32
+		out, err := Sample(m, SampleConfig{Steps: 4, Sampler: tc.sampler, Batch: 2, Length: 16, Seed: 4,
+			Trace: func(t float64, z []int32) {
+				n := 0
+				for _, id := range z {
+					if id == 7 {
+						n++
+					}
+				}
+				times, sevens = append(times, t), append(sevens, float64(n)/float64(len(z)))
+				lastZ = append(lastZ[:0], z...)
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(times) != tc.calls || times[0] != 1 || math.Abs(times[len(times)-1]-tc.last) > 1e-12 {
+			t.Fatalf("%s: trace times %v, want %d calls from 1 down to %g", tc.sampler, times, tc.calls, tc.last)
+		}
+		for i := 1; i < len(times); i++ {
+			if times[i] >= times[i-1] {
+				t.Fatalf("%s: trace times %v not decreasing", tc.sampler, times)
+			}
+		}
+		if sevens[0] > 0.5 || sevens[len(sevens)-1] != 1 {
+			t.Errorf("%s: share of 7s along the trace %v, want noise first and all 7s at the end", tc.sampler, sevens)
+		}
+		if got := slices.Concat(out...); !slices.Equal(got, lastZ) {
+			t.Errorf("%s: last traced state differs from the samples", tc.sampler)
+		}
 	}
 }

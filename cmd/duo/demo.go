@@ -9,11 +9,13 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/duo-go/duo/duo"
 	"github.com/duo-go/duo/internal/parallel"
 	"github.com/duo-go/duo/internal/plot"
 	"github.com/duo-go/duo/internal/tokenizer"
+	"github.com/duo-go/duo/nn"
 )
 
 // runDemo trains a small Duo with the curriculum on a real corpus for a few
@@ -79,6 +81,9 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if t.Cfg.Objective == duo.ObjectiveAR {
 		return nil
 	}
+	if err := showEmergence(m, tok, stdout); err != nil {
+		return err
+	}
 	var xs, ents []float64
 	for _, steps := range []int{8, 32, 128} {
 		start := time.Now()
@@ -105,10 +110,31 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// printable decodes ids for a terminal, keeping newlines and tabs.
+// showEmergence prints one sample at a few times of its sampling run: the
+// text as it comes out of the uniform noise.
+func showEmergence(m *nn.DiT, tok tokenizer.Tokenizer, stdout io.Writer) error {
+	const steps, width = 64, 96
+	fmt.Fprintf(stdout, "\n=== one sample emerging from the noise (%d steps, ancestral, top-p 0.9; ⏎ newline, → tab) ===\n", steps)
+	marks := []float64{1, 0.9, 0.75, 0.5, 0.25, 0.1, 0}
+	_, err := duo.Sample(m, duo.SampleConfig{Steps: steps, Sampler: duo.SamplerAncestral, TopP: 0.9, Batch: 1, Length: m.Length, Seed: 2,
+		Trace: func(t float64, z []int32) {
+			if len(marks) == 0 || t > marks[0]+0.01 {
+				return
+			}
+			for len(marks) > 0 && t <= marks[0]+0.01 {
+				marks = marks[1:]
+			}
+			line := []rune(strings.NewReplacer("\n", "⏎", "\t", "→").Replace(printable(tok, z)))
+			fmt.Fprintf(stdout, "t=%.2f  %s\n", t, string(line[:min(width, len(line))]))
+		}})
+	return err
+}
+
+// printable decodes ids for a terminal, keeping newlines and tabs and
+// showing control characters and invalid UTF-8 (stray bytes) as '·'.
 func printable(tok tokenizer.Tokenizer, ids []int32) string {
 	return strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' || r >= ' ' {
+		if r == '\n' || r == '\t' || (r >= ' ' && r != utf8.RuneError && r != 0x7f) {
 			return r
 		}
 		return '·'
