@@ -14,7 +14,7 @@ test:
 # The portable kernels, as on a CPU without AVX2/FMA.
 test-fallback:
 	GODEBUG=cpu.avx2=off,cpu.fma=off $(GO) test ./internal/gemm ./tensor ./nn
-	$(GO) test -tags purego ./internal/gemm
+	$(GO) test -tags purego ./internal/gemm ./tensor
 
 bench:
 	$(GO) test -run xxx -bench . -benchtime 3x ./internal/gemm ./nn

@@ -31,13 +31,14 @@ func Modulate(x, shift, scale *Tensor) *Tensor {
 	hostRead(x, shift, scale)
 	out := newHost(x.shape...)
 	parallel.For(B*L, max(1, 4096/D), func(lo, hi int) {
+		a, ab := make([]float32, D), -1 // 1 + scale of sequence ab
 		for r := lo; r < hi; r++ {
 			b := r / L
-			sh, sc := shift.data[b*D:(b+1)*D], scale.data[b*D:(b+1)*D]
-			xr, or := x.data[r*D:(r+1)*D], out.data[r*D:(r+1)*D]
-			for j, v := range xr {
-				or[j] = v*(1+sc[j]) + sh[j]
+			if b != ab {
+				addScalarVec(a, scale.data[b*D:(b+1)*D], 1)
+				ab = b
 			}
+			fmaVec(out.data[r*D:(r+1)*D], x.data[r*D:(r+1)*D], a, shift.data[b*D:(b+1)*D])
 		}
 	})
 	return out
@@ -61,16 +62,15 @@ func ModulateBackward(g, x, scale *Tensor) (dx, dshift, dscale *Tensor) {
 	dx = newHost(x.shape...)
 	dshift, dscale = newHost(scale.shape...), newHost(scale.shape...)
 	parallel.For(B, 1, func(lo, hi int) {
+		a := make([]float32, D) // 1 + scale
 		for b := lo; b < hi; b++ {
-			sc := scale.data[b*D : (b+1)*D]
+			addScalarVec(a, scale.data[b*D:(b+1)*D], 1)
 			ds, dc := dshift.data[b*D:(b+1)*D], dscale.data[b*D:(b+1)*D]
 			for r := b * L; r < (b+1)*L; r++ {
-				gr, xr, dr := g.data[r*D:(r+1)*D], x.data[r*D:(r+1)*D], dx.data[r*D:(r+1)*D]
-				for j, gv := range gr {
-					dr[j] = gv * (1 + sc[j])
-					ds[j] += gv
-					dc[j] += gv * xr[j]
-				}
+				gr := g.data[r*D : (r+1)*D]
+				mulVec(dx.data[r*D:(r+1)*D], gr, a)
+				addVec(ds, ds, gr)
+				fmaVec(dc, gr, x.data[r*D:(r+1)*D], dc)
 			}
 		}
 	})
@@ -94,10 +94,7 @@ func GatedAdd(h, y, gate *Tensor) *Tensor {
 	parallel.For(B*L, max(1, 4096/D), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			gt := gate.data[(r/L)*D : (r/L+1)*D]
-			hr, yr, or := h.data[r*D:(r+1)*D], y.data[r*D:(r+1)*D], out.data[r*D:(r+1)*D]
-			for j, v := range hr {
-				or[j] = v + gt[j]*yr[j]
-			}
+			fmaVec(out.data[r*D:(r+1)*D], gt, y.data[r*D:(r+1)*D], h.data[r*D:(r+1)*D])
 		}
 	})
 	return out
@@ -123,11 +120,9 @@ func GatedAddBackward(g, y, gate *Tensor) (dy, dgate *Tensor) {
 		for b := lo; b < hi; b++ {
 			gt, dg := gate.data[b*D:(b+1)*D], dgate.data[b*D:(b+1)*D]
 			for r := b * L; r < (b+1)*L; r++ {
-				gr, yr, dr := g.data[r*D:(r+1)*D], y.data[r*D:(r+1)*D], dy.data[r*D:(r+1)*D]
-				for j, gv := range gr {
-					dr[j] = gv * gt[j]
-					dg[j] += gv * yr[j]
-				}
+				gr := g.data[r*D : (r+1)*D]
+				mulVec(dy.data[r*D:(r+1)*D], gr, gt)
+				fmaVec(dg, gr, y.data[r*D:(r+1)*D], dg)
 			}
 		}
 	})

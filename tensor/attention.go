@@ -55,8 +55,7 @@ func (r *Rotary) Apply(qkv *Tensor, heads int, inverse bool) *Tensor {
 	}
 	hostRead(qkv)
 	out := newHost(qkv.shape...)
-	copy(out.data, qkv.data)
-	h := r.D / 2
+	h, qk := r.D/2, 2*heads*r.D
 	sign := float32(1)
 	if inverse {
 		sign = -1
@@ -65,16 +64,11 @@ func (r *Rotary) Apply(qkv *Tensor, heads int, inverse bool) *Tensor {
 		for bl := lo; bl < hi; bl++ {
 			p := bl % L
 			cs, sn := r.cos[p*h:(p+1)*h], r.sin[p*h:(p+1)*h]
-			row := out.data[bl*W : bl*W+2*heads*r.D] // q and k heads
-			for off := 0; off < len(row); off += r.D {
-				x1, x2 := row[off:off+h], row[off+h:off+r.D]
-				for j := 0; j < h; j++ {
-					c, s := cs[j], sign*sn[j]
-					a, b := x1[j], x2[j]
-					x1[j] = a*c - b*s
-					x2[j] = b*c + a*s
-				}
+			src, dst := qkv.data[bl*W:(bl+1)*W], out.data[bl*W:(bl+1)*W]
+			for off := 0; off < qk; off += r.D { // q and k heads
+				rotaryVec(dst[off:off+h], dst[off+h:off+r.D], src[off:off+h], src[off+h:off+r.D], cs, sn, sign)
 			}
+			copy(dst[qk:], src[qk:]) // v
 		}
 	})
 	return out
@@ -104,7 +98,6 @@ func Attention(qkv *Tensor, heads int, causal bool) (out, lse *Tensor) {
 	scale := float32(1 / math.Sqrt(float64(d)))
 	parallel.For(B*heads, 1, func(lo, hi int) {
 		s := make([]float32, L*L)
-		e := make([]float32, L) // scratch for rowLSE
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/heads, bh%heads
 			q, k, v := qkvHead(qkv, b, h, L, D, d)
@@ -113,17 +106,11 @@ func Attention(qkv *Tensor, heads int, causal bool) (out, lse *Tensor) {
 			ls := lse.data[bh*L : (bh+1)*L]
 			for i := 0; i < L; i++ {
 				row := s[i*L : (i+1)*L]
-				if causal {
-					for j := i + 1; j < L; j++ {
-						row[j] = float32(math.Inf(-1))
-					}
+				if causal { // masked: probability 0
+					clear(row[i+1:])
+					row = row[:i+1]
 				}
-				m := rowLSE(row, e)
-				ls[i] = m
-				for j, x := range row {
-					row[j] = x - m
-				}
-				expVec(row, row) // masked -Inf entries give exactly 0
+				ls[i] = softmaxRow(row, row)
 			}
 			o := out.data[b*L*D+h*d:]
 			gemm.Sgemm(false, false, L, d, L, 1, s, L, v, 3*D, 0, o, D)
@@ -166,25 +153,20 @@ func AttentionBackward(g, qkv, out, lse *Tensor, heads int, causal bool) *Tensor
 					clear(row[i+1:])
 					row = row[:i+1]
 				}
-				for j := range row {
-					row[j] -= ls[i]
-				}
-				expVec(row, row)
+				expShiftSum(row, row, ls[i])
 			}
 			// dV = P^T dO; dP = dO V^T.
 			gemm.Sgemm(true, false, L, d, L, 1, p, L, gh, D, 0, dv, 3*D)
 			gemm.Sgemm(false, true, L, L, d, 1, gh, D, v, 3*D, 0, dp, L)
 			// dS = P * (dP - rowsum(dO * O)), times the score scale.
 			for i := 0; i < L; i++ {
-				var di float32
-				gi, oi := gh[i*D:i*D+d], oh[i*D:i*D+d]
-				for j := range gi {
-					di += gi[j] * oi[j]
-				}
+				di := dotVec(gh[i*D:i*D+d], oh[i*D:i*D+d])
 				pr, dr := p[i*L:(i+1)*L], dp[i*L:(i+1)*L]
-				for j := range pr {
-					dr[j] = scale * pr[j] * (dr[j] - di)
+				if causal { // P is 0 there
+					clear(dr[i+1:])
+					pr, dr = pr[:i+1], dr[:i+1]
 				}
+				softmaxBackVec(dr, pr, dr, di, scale)
 			}
 			// dQ = dS K; dK = dS^T Q.
 			gemm.Sgemm(false, false, L, d, L, 1, dp, L, k, 3*D, 0, dq, 3*D)

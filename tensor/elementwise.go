@@ -198,14 +198,10 @@ func ReduceTo(g *Tensor, shape []int) *Tensor {
 	forRows(g.shape, so, so, func(o, io, _ int) {
 		row := g.data[o : o+n]
 		if k == 0 {
-			var s float32
-			for _, v := range row {
-				s += v
-			}
-			out.data[io] += s
+			out.data[io] += float32(sumVec(row))
 			return
 		}
-		axpy(1, row, out.data[io:io+n])
+		axpyVec(1, row, out.data[io:io+n])
 	})
 	return out
 }
@@ -274,7 +270,7 @@ func AddScaled(a, b *Tensor, s float32) {
 	hostRead(b)
 	hostWrite(a)
 	x, y := b.data, a.data
-	parallel.For(len(y), 1<<15, func(lo, hi int) { axpy(s, x[lo:hi], y[lo:hi]) })
+	parallel.For(len(y), 1<<15, func(lo, hi int) { axpyVec(s, x[lo:hi], y[lo:hi]) })
 }
 
 // Exp returns e^a.
@@ -360,16 +356,11 @@ func GELU(a *Tensor) *Tensor {
 	if be := current; be != nil {
 		return devUnary(be, UnaryGELU, a, 0)
 	}
-	// 0.5 (1 + tanh u) = sigmoid(2u): one exponential per element.
-	return unaryExp(a, func(x, e, y []float32) {
-		for i, v := range x {
-			e[i] = -2 * geluC * (v + geluA*v*v*v)
-		}
-		expVec(e, e)
-		for i, v := range x {
-			y[i] = v * (1 / (1 + e[i]))
-		}
-	})
+	hostRead(a)
+	out := newHost(a.shape...)
+	x, y := a.data, out.data
+	parallel.For(len(y), 1<<14, func(lo, hi int) { geluVec(y[lo:hi], x[lo:hi]) })
+	return out
 }
 
 // GELUBackward returns g * d GELU(x)/dx.
@@ -377,17 +368,12 @@ func GELUBackward(g, x *Tensor) *Tensor {
 	if be := current; be != nil {
 		return devSame(be, BinaryGELUBackward, "gelu backward", g, x)
 	}
-	// With s = sigmoid(2u) = 0.5 (1 + tanh u): d/dx = s + 2 x s (1-s) u'.
-	return binaryExp("gelu backward", g, x, func(g, x, e, y []float32) {
-		for i, v := range x {
-			e[i] = -2 * geluC * (v + geluA*v*v*v)
-		}
-		expVec(e, e)
-		for i, v := range x {
-			s := 1 / (1 + e[i])
-			y[i] = g[i] * (s + 2*v*s*(1-s)*geluC*(1+3*geluA*v*v))
-		}
-	})
+	mustSameShape("gelu backward", g, x)
+	hostRead(g, x)
+	out := newHost(x.shape...)
+	gd, xd, y := g.data, x.data, out.data
+	parallel.For(len(y), 1<<14, func(lo, hi int) { geluBackwardVec(y[lo:hi], gd[lo:hi], xd[lo:hi]) })
+	return out
 }
 
 // expChunk is the number of elements unaryExp and binaryExp hand to their

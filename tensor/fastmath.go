@@ -47,9 +47,9 @@ func expf(x float32) float32 {
 // ties of x log2 e to even and fuses the reduction).
 func expVec(dst, src []float32) {
 	dst = dst[:len(src)]
-	if n := len(src) &^ 7; haveExpAVX2 && n > 0 {
-		expAVX2(&dst[0], &src[0], n)
-		dst, src = dst[n:], src[n:]
+	if k := asmLen(len(src)); k > 0 {
+		expAVX2(&dst[0], &src[0], k)
+		dst, src = dst[k:], src[k:]
 	}
 	for i, x := range src {
 		dst[i] = expf(x)

@@ -48,7 +48,8 @@ func EmbeddingBackward(g *Tensor, ids []int32, dtable *Tensor) {
 	hostRead(g)
 	hostWrite(dtable)
 	for i, id := range ids {
-		axpy(1, g.data[i*d:(i+1)*d], dtable.data[int(id)*d:(int(id)+1)*d])
+		row := dtable.data[int(id)*d : (int(id)+1)*d]
+		addVec(row, row, g.data[i*d:(i+1)*d])
 	}
 }
 

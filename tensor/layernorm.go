@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 	"math"
+
+	"github.com/duo-go/duo/internal/parallel"
 )
 
 // LayerNorm normalises each last-axis row of x to zero mean and unit
@@ -30,23 +32,13 @@ func LayerNorm(x, w *Tensor, eps float32) (y, mean, rstd *Tensor) {
 	y = newHost(x.shape...)
 	mean, rstd = newHost(rows), newHost(rows)
 	rowsOp(x, func(r int, xr []float32) {
-		var s float64
-		for _, v := range xr {
-			s += float64(v)
-		}
-		mu := s / float64(n)
-		var ss float64
-		for _, v := range xr {
-			d := float64(v) - mu
-			ss += d * d
-		}
-		rs := 1 / math.Sqrt(ss/float64(n)+float64(eps))
-		mean.data[r], rstd.data[r] = float32(mu), float32(rs)
+		mu := sumVec(xr) / float64(n)
+		rs := 1 / math.Sqrt(sumSqDevVec(xr, mu)/float64(n)+float64(eps))
+		m, s := float32(mu), float32(rs)
+		mean.data[r], rstd.data[r] = m, s
 		yr := y.data[r*n : (r+1)*n]
-		m, s32 := float32(mu), float32(rs)
-		for j, v := range xr {
-			yr[j] = (v - m) * s32 * w.data[j]
-		}
+		shiftScaleVec(yr, xr, m, s) // xhat
+		mulVec(yr, yr, w.data)
 	})
 	return y, mean, rstd
 }
@@ -69,30 +61,24 @@ func LayerNormBackward(g, x, w, mean, rstd, dw *Tensor) (dx *Tensor) {
 	hostRead(g, x, w, mean, rstd)
 	hostWrite(dw)
 	dx = newHost(x.shape...)
-	rowsOp(x, func(r int, xr []float32) {
-		gr, dr := g.data[r*n:(r+1)*n], dx.data[r*n:(r+1)*n]
-		m, rs := mean.data[r], rstd.data[r]
-		// dxhat = g*w; dx = rs * (dxhat - mean(dxhat) - xhat*mean(dxhat*xhat))
-		var a, b float32
-		for j, v := range xr {
-			dh := gr[j] * w.data[j]
-			a += dh
-			b += dh * (v - m) * rs
-		}
-		a /= float32(n)
-		b /= float32(n)
-		for j, v := range xr {
-			xh := (v - m) * rs
-			dr[j] = rs * (gr[j]*w.data[j] - a - xh*b)
+	// dxhat = g*w; dx = rs * (dxhat - mean(dxhat) - xhat*mean(dxhat*xhat))
+	parallel.For(rows, max(1, (1<<14)/max(n, 1)), func(lo, hi int) {
+		xh := make([]float32, n)
+		for r := lo; r < hi; r++ {
+			xr, gr, dr := x.data[r*n:(r+1)*n], g.data[r*n:(r+1)*n], dx.data[r*n:(r+1)*n]
+			rs := rstd.data[r]
+			shiftScaleVec(xh, xr, mean.data[r], rs)
+			mulVec(dr, gr, w.data) // dxhat
+			a := float32(sumVec(dr)) / float32(n)
+			b := dotVec(dr, xh) / float32(n)
+			lnBackVec(dr, dr, xh, rs, a, b)
 		}
 	})
 	if dw != nil {
+		xh := make([]float32, n)
 		for r := 0; r < rows; r++ {
-			xr, gr := x.data[r*n:(r+1)*n], g.data[r*n:(r+1)*n]
-			m, rs := mean.data[r], rstd.data[r]
-			for j, v := range xr {
-				dw.data[j] += gr[j] * (v - m) * rs
-			}
+			shiftScaleVec(xh, x.data[r*n:(r+1)*n], mean.data[r], rstd.data[r])
+			fmaVec(dw.data, g.data[r*n:(r+1)*n], xh, dw.data)
 		}
 	}
 	return dx

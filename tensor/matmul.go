@@ -155,18 +155,10 @@ func LinearBackward(g, x, w, dw, db *Tensor, wantDX bool) (dx *Tensor) {
 	}
 	if db != nil {
 		for r := 0; r < rows; r++ {
-			axpy(1, g.data[r*nout:(r+1)*nout], db.data)
+			addVec(db.data, db.data, g.data[r*nout:(r+1)*nout])
 		}
 	}
 	return dx
-}
-
-// axpy computes y += a*x.
-func axpy(a float32, x, y []float32) {
-	y = y[:len(x)]
-	for i, v := range x {
-		y[i] += a * v
-	}
 }
 
 // Transpose swaps the last two dimensions (a copy).

@@ -34,23 +34,24 @@ func AdamWStep(w, g, m, v *Tensor, p AdamWParams) {
 	}
 	bc1 := 1 - math.Pow(p.Beta1, float64(p.Step))
 	bc2 := 1 - math.Pow(p.Beta2, float64(p.Step))
-	decay := float32(1 - p.LR*p.WeightDecay)
 	b1, b2 := float32(p.Beta1), float32(p.Beta2)
-	stepSize := float32(p.LR / bc1)
-	rbc2 := float32(1 / math.Sqrt(bc2))
-	eps := float32(p.Eps)
+	k := &adamConsts{
+		decay:    float32(1 - p.LR*p.WeightDecay),
+		b1:       b1,
+		c1:       1 - b1,
+		b2:       b2,
+		c2:       1 - b2,
+		stepSize: float32(p.LR / bc1),
+		rbc2:     float32(1 / math.Sqrt(bc2)),
+		eps:      float32(p.Eps),
+	}
 	hostRead(g)
 	hostWrite(w)
 	hostWrite(m)
 	hostWrite(v)
 	wd, gd, md, vd := w.data, g.data, m.data, v.data
 	parallel.For(len(wd), 1<<14, func(lo, hi int) {
-		for j := lo; j < hi; j++ {
-			wd[j] *= decay
-			md[j] = b1*md[j] + (1-b1)*gd[j]
-			vd[j] = b2*vd[j] + (1-b2)*gd[j]*gd[j]
-			wd[j] -= stepSize * md[j] / (float32(math.Sqrt(float64(vd[j])))*rbc2 + eps)
-		}
+		adamwVec(wd[lo:hi], gd[lo:hi], md[lo:hi], vd[lo:hi], k)
 	})
 }
 
@@ -103,9 +104,7 @@ func sumSquares(ts []*Tensor) float64 {
 		if t == nil {
 			continue
 		}
-		for _, g := range t.host() {
-			s += float64(g) * float64(g)
-		}
+		s += sumSqDevVec(t.host(), 0)
 	}
 	return s
 }
@@ -139,11 +138,7 @@ func ClipByGlobalNorm(ts []*Tensor, maxNorm float64) (sumsq *Tensor) {
 				continue
 			}
 			d := t.Data()
-			parallel.For(len(d), 1<<14, func(lo, hi int) {
-				for j := lo; j < hi; j++ {
-					d[j] = k * d[j]
-				}
-			})
+			parallel.For(len(d), 1<<14, func(lo, hi int) { scaleVec(d[lo:hi], d[lo:hi], k) })
 		}
 	}
 	return Scalar(float32(s))

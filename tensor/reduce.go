@@ -210,22 +210,24 @@ func rowsOp(t *Tensor, fn func(r int, row []float32)) {
 // rowLSE returns the log-sum-exp of a row, using e (at least as long as x,
 // and not overlapping it) as scratch for the exponentials.
 func rowLSE(x, e []float32) float32 {
-	m := float32(math.Inf(-1))
-	for _, v := range x {
-		m = max(m, v)
-	}
+	m := maxVec(x)
 	if math.IsInf(float64(m), 0) {
 		return m
 	}
-	e = e[:len(x)]
-	for j, v := range x {
-		e[j] = v - m
+	return m + float32(math.Log(expShiftSum(e, x, m)))
+}
+
+// softmaxRow sets y = softmax(x) (y may be x) and returns the log-sum-exp
+// of x: y = e^(x-max) / sum e^(x-max).
+func softmaxRow(y, x []float32) (lse float32) {
+	m := maxVec(x)
+	if math.IsInf(float64(m), 0) { // as e^(x - lse) with lse = m
+		addScalarVec(y, x, -m)
+		expVec(y, y)
+		return m
 	}
-	expVec(e, e)
-	var s float64
-	for _, v := range e {
-		s += float64(v)
-	}
+	s := expShiftSum(y, x, m)
+	scaleVec(y, y, float32(1/s))
 	return m + float32(math.Log(s))
 }
 
@@ -271,13 +273,11 @@ func logSoftmaxRows(t *Tensor, exp bool) *Tensor {
 	_, n := lastDim(t)
 	rowsOp(t, func(r int, x []float32) {
 		y := out.data[r*n : (r+1)*n]
-		lse := rowLSE(x, y)
-		for j, v := range x {
-			y[j] = v - lse
-		}
 		if exp {
-			expVec(y, y)
+			softmaxRow(y, x)
+			return
 		}
+		addScalarVec(y, x, -rowLSE(x, y))
 	})
 	return out
 }
@@ -292,13 +292,7 @@ func SoftmaxBackward(g, y *Tensor) *Tensor {
 	_, n := lastDim(y)
 	rowsOp(y, func(r int, yr []float32) {
 		gr, dr := g.data[r*n:(r+1)*n], dx.data[r*n:(r+1)*n]
-		var s float32
-		for j, v := range yr {
-			s += gr[j] * v
-		}
-		for j, v := range yr {
-			dr[j] = v * (gr[j] - s)
-		}
+		softmaxBackVec(dr, yr, gr, dotVec(gr, yr), 1)
 	})
 	return dx
 }
@@ -313,14 +307,9 @@ func LogSoftmaxBackward(g, y *Tensor) *Tensor {
 	_, n := lastDim(y)
 	rowsOp(y, func(r int, yr []float32) {
 		gr, dr := g.data[r*n:(r+1)*n], dx.data[r*n:(r+1)*n]
-		var s float32
-		for _, v := range gr {
-			s += v
-		}
 		expVec(dr, yr)
-		for j, e := range dr {
-			dr[j] = gr[j] - e*s
-		}
+		scaleVec(dr, dr, -float32(sumVec(gr)))
+		addVec(dr, dr, gr)
 	})
 	return dx
 }
@@ -373,14 +362,8 @@ func CrossEntropyBackward(logits *Tensor, targets []int32, count int, g float32)
 			return
 		}
 		d := dx.data[r*n : (r+1)*n]
-		lse := rowLSE(x, d)
-		for j, v := range x {
-			d[j] = v - lse
-		}
-		expVec(d, d)
-		for j, e := range d {
-			d[j] = scale * e
-		}
+		softmaxRow(d, x)
+		scaleVec(d, d, scale)
 		d[t] -= scale
 	})
 	return dx
