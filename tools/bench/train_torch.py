@@ -6,25 +6,27 @@ The DiT is tools/golden/dit_golden.py's implementation of dit.md (the model
 the Go engine is checked against). Same config as `duo bench train`: D=256,
 4 blocks, 4 heads, cond 128, L=128, batch 16, byte vocabulary (K=256),
 token-id input, cross-entropy on the logits (the loss reduction is not what
-is measured). Debian's python3-torch; its threads follow OPENBLAS_NUM_THREADS:
+is measured). Debian's python3-torch:
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/bench/train_torch.py --threads 1
-    OPENBLAS_NUM_THREADS=2 /usr/bin/python3 tools/bench/train_torch.py --threads 2
+    /usr/bin/python3 tools/bench/train_torch.py --threads 1
+    /usr/bin/python3 tools/bench/train_torch.py --threads 2
+
+--threads N sets OPENBLAS_NUM_THREADS (the matrix products) before torch is
+imported; --torch-threads T (default 1) is PyTorch's own intra-op pool (its
+elementwise and reduction kernels). On 2 cores, T=1 with OpenBLAS at 2 is
+PyTorch's fastest setting: with T=2 the two thread pools oversubscribe the
+cores and a step takes about twice as long (measured, see README).
 """
 import argparse
 import os
 import sys
 import time
 
-import torch
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "golden"))
-import dit_golden as dg  # noqa: E402
-
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=int(os.environ.get("OPENBLAS_NUM_THREADS", "1")))
+    ap.add_argument("--threads", type=int, default=1, help="OpenBLAS threads")
+    ap.add_argument("--torch-threads", type=int, default=1, help="PyTorch intra-op threads")
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--blocks", type=int, default=4)
@@ -32,7 +34,12 @@ def main():
     ap.add_argument("--length", type=int, default=128)
     ap.add_argument("--batch", type=int, default=16)
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
+    os.environ["OPENBLAS_NUM_THREADS"] = str(a.threads)
+    import torch
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "golden"))
+    import dit_golden as dg  # noqa: E402
+
+    torch.set_num_threads(a.torch_threads)
     torch.manual_seed(0)
     K = 256
     model = dg.DIT(K, a.hidden, 128, a.blocks, a.heads, 4, causal=False)
@@ -55,7 +62,7 @@ def main():
         step()
     el = time.perf_counter() - start
     tok = a.batch * a.length * a.steps / el
-    print(f"pytorch {torch.__version__} threads={a.threads}: {el / a.steps * 1000:.1f} ms/step, {tok:.0f} tokens/s")
+    print(f"pytorch {torch.__version__} OpenBLAS threads={a.threads} torch threads={a.torch_threads}: {el / a.steps * 1000:.1f} ms/step, {tok:.0f} tokens/s")
 
 
 if __name__ == "__main__":
