@@ -142,8 +142,10 @@ func (t *Tape) BackwardWith(out *Var, g *tensor.Tensor) error {
 		if r.out.Grad == nil {
 			continue
 		}
-		grads := r.backward(r.out.Grad)
+		g := r.out.Grad
+		grads := r.backward(g)
 		r.out.Grad = nil // intermediate: free it
+		reuse := true
 		for j, in := range r.inputs {
 			if !in.grad || j >= len(grads) || grads[j] == nil {
 				continue
@@ -154,7 +156,15 @@ func (t *Tape) BackwardWith(out *Var, g *tensor.Tensor) error {
 					break
 				}
 			}
+			if sameStorage(g, grads[j]) {
+				reuse = false // passed on (g itself or a view of it)
+			}
 			in.accumulate(grads[j])
+		}
+		if reuse {
+			// Nothing else holds g: each Var owns its gradient's
+			// buffer (see above), and g was r.out's.
+			tensor.Recycle(g)
 		}
 	}
 	t.records = t.records[:0]

@@ -29,7 +29,7 @@ func Modulate(x, shift, scale *Tensor) *Tensor {
 		return out
 	}
 	hostRead(x, shift, scale)
-	out := newHost(x.shape...)
+	out := newHostFull(x.shape...)
 	parallel.For(B*L, max(1, 4096/D), func(lo, hi int) {
 		a, ab := make([]float32, D), -1 // 1 + scale of sequence ab
 		for r := lo; r < hi; r++ {
@@ -59,7 +59,7 @@ func ModulateBackward(g, x, scale *Tensor) (dx, dshift, dscale *Tensor) {
 		return dx, dshift, dscale
 	}
 	hostRead(g, x, scale)
-	dx = newHost(x.shape...)
+	dx = newHostFull(x.shape...)
 	dshift, dscale = newHost(scale.shape...), newHost(scale.shape...)
 	parallel.For(B, 1, func(lo, hi int) {
 		a := make([]float32, D) // 1 + scale
@@ -90,7 +90,7 @@ func GatedAdd(h, y, gate *Tensor) *Tensor {
 		return out
 	}
 	hostRead(h, y, gate)
-	out := newHost(h.shape...)
+	out := newHostFull(h.shape...)
 	parallel.For(B*L, max(1, 4096/D), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			gt := gate.data[(r/L)*D : (r/L+1)*D]
@@ -115,7 +115,7 @@ func GatedAddBackward(g, y, gate *Tensor) (dy, dgate *Tensor) {
 		return dy, dgate
 	}
 	hostRead(g, y, gate)
-	dy, dgate = newHost(y.shape...), newHost(gate.shape...)
+	dy, dgate = newHostFull(y.shape...), newHost(gate.shape...)
 	parallel.For(B, 1, func(lo, hi int) {
 		for b := lo; b < hi; b++ {
 			gt, dg := gate.data[b*D:(b+1)*D], dgate.data[b*D:(b+1)*D]

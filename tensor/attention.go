@@ -54,7 +54,7 @@ func (r *Rotary) Apply(qkv *Tensor, heads int, inverse bool) *Tensor {
 		return out
 	}
 	hostRead(qkv)
-	out := newHost(qkv.shape...)
+	out := newHostFull(qkv.shape...)
 	h, qk := r.D/2, 2*heads*r.D
 	sign := float32(1)
 	if inverse {
@@ -93,8 +93,8 @@ func Attention(qkv *Tensor, heads int, causal bool) (out, lse *Tensor) {
 		return out, lse
 	}
 	hostRead(qkv)
-	out = newHost(B, L, D)
-	lse = newHost(B, heads, L)
+	out = newHostFull(B, L, D)
+	lse = newHostFull(B, heads, L)
 	scale := float32(1 / math.Sqrt(float64(d)))
 	parallel.For(B*heads, 1, func(lo, hi int) {
 		s := make([]float32, L*L)
@@ -133,7 +133,7 @@ func AttentionBackward(g, qkv, out, lse *Tensor, heads int, causal bool) *Tensor
 		return dqkv
 	}
 	hostRead(g, qkv, out, lse)
-	dqkv := newHost(qkv.shape...)
+	dqkv := newHostFull(qkv.shape...)
 	scale := float32(1 / math.Sqrt(float64(d)))
 	parallel.For(B*heads, 1, func(lo, hi int) {
 		p := make([]float32, L*L)

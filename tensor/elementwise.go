@@ -83,7 +83,7 @@ func forRows(out, sa, sb []int, fn func(o, ia, ib int)) {
 func binary(op string, a, b *Tensor, f func(x, y float32) float32) *Tensor {
 	hostRead(a, b)
 	if SameShape(a, b) {
-		out := newHost(a.shape...)
+		out := newHostFull(a.shape...)
 		o, x, y := out.data, a.data, b.data[:len(a.data)]
 		parallel.For(len(o), 1<<15, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
@@ -210,7 +210,7 @@ func ReduceTo(g *Tensor, shape []int) *Tensor {
 // Go code); hot paths use the named operations instead.
 func Map(a *Tensor, f func(float32) float32) *Tensor {
 	hostRead(a)
-	out := newHost(a.shape...)
+	out := newHostFull(a.shape...)
 	x, o := a.data, out.data
 	parallel.For(len(o), 1<<14, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -357,7 +357,7 @@ func GELU(a *Tensor) *Tensor {
 		return devUnary(be, UnaryGELU, a, 0)
 	}
 	hostRead(a)
-	out := newHost(a.shape...)
+	out := newHostFull(a.shape...)
 	x, y := a.data, out.data
 	parallel.For(len(y), 1<<14, func(lo, hi int) { geluVec(y[lo:hi], x[lo:hi]) })
 	return out
@@ -370,7 +370,7 @@ func GELUBackward(g, x *Tensor) *Tensor {
 	}
 	mustSameShape("gelu backward", g, x)
 	hostRead(g, x)
-	out := newHost(x.shape...)
+	out := newHostFull(x.shape...)
 	gd, xd, y := g.data, x.data, out.data
 	parallel.For(len(y), 1<<14, func(lo, hi int) { geluBackwardVec(y[lo:hi], gd[lo:hi], xd[lo:hi]) })
 	return out
@@ -386,7 +386,7 @@ const expChunk = 1024
 // arguments and turned into e^arg by expVec).
 func unaryExp(a *Tensor, f func(x, e, y []float32)) *Tensor {
 	hostRead(a)
-	out := newHost(a.shape...)
+	out := newHostFull(a.shape...)
 	x, y := a.data, out.data
 	parallel.For(len(y), 1<<14, func(lo, hi int) {
 		e := make([]float32, min(expChunk, hi-lo))
@@ -403,7 +403,7 @@ func unaryExp(a *Tensor, f func(x, e, y []float32)) *Tensor {
 func binaryExp(name string, g, x *Tensor, f func(g, x, e, y []float32)) *Tensor {
 	mustSameShape(name, g, x)
 	hostRead(g, x)
-	out := newHost(x.shape...)
+	out := newHostFull(x.shape...)
 	gd, xd, y := g.data, x.data, out.data
 	parallel.For(len(y), 1<<14, func(lo, hi int) {
 		e := make([]float32, min(expChunk, hi-lo))

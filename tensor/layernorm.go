@@ -29,7 +29,7 @@ func LayerNorm(x, w *Tensor, eps float32) (y, mean, rstd *Tensor) {
 		return y, mean, rstd
 	}
 	hostRead(x, w)
-	y = newHost(x.shape...)
+	y = newHostFull(x.shape...)
 	mean, rstd = newHost(rows), newHost(rows)
 	rowsOp(x, func(r int, xr []float32) {
 		mu := sumVec(xr) / float64(n)
@@ -60,7 +60,7 @@ func LayerNormBackward(g, x, w, mean, rstd, dw *Tensor) (dx *Tensor) {
 	}
 	hostRead(g, x, w, mean, rstd)
 	hostWrite(dw)
-	dx = newHost(x.shape...)
+	dx = newHostFull(x.shape...)
 	// dxhat = g*w; dx = rs * (dxhat - mean(dxhat) - xhat*mean(dxhat*xhat))
 	parallel.For(rows, max(1, (1<<14)/max(n, 1)), func(lo, hi int) {
 		xh := make([]float32, n)

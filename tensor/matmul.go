@@ -46,7 +46,7 @@ func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 		c.done()
 		return out
 	}
-	out := newHost(shape...)
+	out := newHostFull(shape...)
 	MatMulInto(out, a, b, transA, transB, 0)
 	return out
 }
@@ -117,13 +117,15 @@ func Linear(x, w, bias *Tensor) *Tensor {
 		return y
 	}
 	hostRead(x, w, bias)
-	y := newHost(shape...)
+	y := newHostFull(shape...)
+	beta := float32(0)
 	if bias != nil {
 		for r := 0; r < rows; r++ {
 			copy(y.data[r*nout:(r+1)*nout], bias.data)
 		}
+		beta = 1
 	}
-	gemm.Sgemm(false, true, rows, nout, in, 1, x.data, in, w.data, in, 1, y.data, nout)
+	gemm.Sgemm(false, true, rows, nout, in, 1, x.data, in, w.data, in, beta, y.data, nout)
 	return y
 }
 
@@ -147,7 +149,7 @@ func LinearBackward(g, x, w, dw, db *Tensor, wantDX bool) (dx *Tensor) {
 	hostWrite(dw)
 	hostWrite(db)
 	if wantDX {
-		dx = newHost(x.shape...)
+		dx = newHostFull(x.shape...)
 		gemm.Sgemm(false, false, rows, in, nout, 1, g.data, nout, w.data, in, 0, dx.data, in)
 	}
 	if dw != nil {

@@ -269,7 +269,7 @@ func LogSoftmax(t *Tensor) *Tensor {
 // (softmax) when exp is set.
 func logSoftmaxRows(t *Tensor, exp bool) *Tensor {
 	hostRead(t)
-	out := newHost(t.shape...)
+	out := newHostFull(t.shape...)
 	_, n := lastDim(t)
 	rowsOp(t, func(r int, x []float32) {
 		y := out.data[r*n : (r+1)*n]
@@ -288,7 +288,7 @@ func SoftmaxBackward(g, y *Tensor) *Tensor {
 		return devSoftmax(be, SoftmaxBackwardOp, y, g)
 	}
 	hostRead(g, y)
-	dx := newHost(y.shape...)
+	dx := newHostFull(y.shape...)
 	_, n := lastDim(y)
 	rowsOp(y, func(r int, yr []float32) {
 		gr, dr := g.data[r*n:(r+1)*n], dx.data[r*n:(r+1)*n]
@@ -303,7 +303,7 @@ func LogSoftmaxBackward(g, y *Tensor) *Tensor {
 		return devSoftmax(be, LogSoftmaxBackwardOp, y, g)
 	}
 	hostRead(g, y)
-	dx := newHost(y.shape...)
+	dx := newHostFull(y.shape...)
 	_, n := lastDim(y)
 	rowsOp(y, func(r int, yr []float32) {
 		gr, dr := g.data[r*n:(r+1)*n], dx.data[r*n:(r+1)*n]
