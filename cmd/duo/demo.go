@@ -198,7 +198,7 @@ func stepsForBudget(f *trainFlags, budget time.Duration, stderr io.Writer) (int,
 		}
 	}
 	per := time.Since(start) / n
-	steps := max(20, int(budget*17/20/per)) // leave room for evaluation, checkpoints and sampling
+	steps := max(20, int(budget*23/25/per)) // leave room for evaluation, checkpoints and sampling
 	fmt.Fprintf(stderr, "demo: %v per step, so %d steps fit in %v\n", per.Round(time.Millisecond), steps, budget)
 	return steps, nil
 }
