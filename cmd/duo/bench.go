@@ -87,7 +87,11 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 		}
 		defer d.Close()
 		fmt.Fprintf(stdout, "vulkan %s (%s):", d.Info().Name, d.Info().Type)
-		for _, n := range []int{256, 512, 1024, 2048} {
+		sizes := []int{256, 512, 1024, 2048}
+		if t := d.Info().Type; t == "discrete" || t == "integrated" {
+			sizes = append(sizes, 4096, 8192) // large enough to approach a GPU's peak
+		}
+		for _, n := range sizes {
 			fmt.Fprintf(stdout, "  %d^3 %.1f", n, d.BenchMatMul(n))
 		}
 		fmt.Fprintln(stdout, " GFLOP/s")
