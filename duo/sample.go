@@ -3,7 +3,6 @@ package duo
 import (
 	"fmt"
 	"math"
-	"sort"
 
 	"github.com/duo-go/duo/internal/parallel"
 	"github.com/duo-go/duo/nn"
@@ -173,29 +172,52 @@ func softmax64(dst []float64, x []float32) {
 }
 
 // nucleus keeps the smallest set of most probable entries whose mass
-// reaches topP and renormalises p over it (top-p on x_theta).
-func nucleus(p []float64, topP float64, order []int) []int {
-	order = order[:0]
+// reaches topP and renormalises p over it (top-p on x_theta). It takes the
+// entries in order from a max-heap of indices, so a nucleus of j entries of
+// K costs O(K + j log K) rather than a sort of all K (50257 for GPT-2's
+// vocabulary). heap is scratch, returned for reuse.
+func nucleus(p []float64, topP float64, heap []int) []int {
+	h := heap[:0]
 	for i := range p {
-		order = append(order, i)
+		h = append(h, i)
 	}
-	sort.Slice(order, func(a, b int) bool { return p[order[a]] > p[order[b]] })
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		siftDown(h, i, p)
+	}
+	// The kept entries collect at the end of h as the heap shrinks.
 	var cum float64
-	cut := len(order)
-	for j, i := range order {
-		cum += p[i]
-		if cum >= topP {
-			cut = j + 1
-			break
-		}
+	n := len(h)
+	for n > 0 && cum < topP {
+		cum += p[h[0]]
+		n--
+		h[0], h[n] = h[n], h[0]
+		siftDown(h[:n], 0, p)
 	}
-	for _, i := range order[cut:] {
+	for _, i := range h[:n] {
 		p[i] = 0
 	}
 	for i := range p {
 		p[i] /= cum
 	}
-	return order
+	return h
+}
+
+// siftDown restores the max-heap order (by p) of h below position i.
+func siftDown(h []int, i int, p []float64) {
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			return
+		}
+		if c+1 < len(h) && p[h[c+1]] > p[h[c]] {
+			c++
+		}
+		if p[h[c]] <= p[h[i]] {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
 }
 
 func argmax64(p []float64) int {

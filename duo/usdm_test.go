@@ -3,6 +3,7 @@ package duo
 import (
 	"math"
 	"math/rand/v2"
+	"sort"
 	"testing"
 
 	"github.com/duo-go/duo/tensor"
@@ -271,6 +272,48 @@ func TestSampleMarginalChi2(t *testing.T) {
 		}
 		if c := chi2(counts, marginal(K, x, a), n); c > chi2Crit6 {
 			t.Errorf("alpha %v: chi2 = %.1f, counts %v", a, c, counts)
+		}
+	}
+}
+
+// nucleus against its definition: sort, keep the shortest prefix whose mass
+// reaches top-p, renormalise.
+func TestNucleusMatchesSort(t *testing.T) {
+	rng := tensor.NewRNG(9)
+	for _, K := range []int{1, 2, 7, 256, 5000} {
+		for _, topP := range []float64{0.01, 0.5, 0.9, 0.999, 1} {
+			p := make([]float64, K)
+			var z float64
+			for i := range p {
+				p[i] = math.Exp(3 * rng.NormFloat64())
+				z += p[i]
+			}
+			for i := range p {
+				p[i] /= z
+			}
+			order := make([]int, K)
+			for i := range order {
+				order[i] = i
+			}
+			sort.Slice(order, func(a, b int) bool { return p[order[a]] > p[order[b]] })
+			want := make([]float64, K)
+			var cum float64
+			for _, i := range order {
+				want[i] = p[i]
+				if cum += p[i]; cum >= topP {
+					break
+				}
+			}
+			for i := range want {
+				want[i] /= cum
+			}
+			got := append([]float64(nil), p...)
+			nucleus(got, topP, nil)
+			for i := range got {
+				if math.Abs(got[i]-want[i]) > 1e-12 {
+					t.Fatalf("K=%d top-p %g: p[%d] = %g, want %g", K, topP, i, got[i], want[i])
+				}
+			}
 		}
 	}
 }
