@@ -131,16 +131,17 @@ func usdmLossCPU(logits *Tensor, tg USDMTargets, gd []float32) []float64 {
 	x := logits.host()
 	parallel.For(rows, max(1, 4096/K), func(lo, hi int) {
 		logX := make([]float64, K)
+		px := make([]float64, K)
 		d := make([]float64, K)
 		for r := lo; r < hi; r++ {
-			LogSoftmax64(logX, x[r*K:(r+1)*K])
 			b := r / L
 			zt, m := int(tg.Zt[r]), int(tg.X0[r])
+			logSoftmaxProbs64(logX, px, x[r*K:(r+1)*K])
 			if gd == nil {
-				losses[r] = USDMTokenLoss(logX, zt, m, tg.Alpha[b], tg.AlphaPrime[b])
+				losses[r] = usdmTokenLoss(logX, px, zt, m, tg.Alpha[b], tg.AlphaPrime[b])
 				continue
 			}
-			losses[r] = USDMTokenLossGrad(d, logX, zt, m, tg.Alpha[b], tg.AlphaPrime[b])
+			losses[r] = usdmTokenLossGrad(d, logX, px, zt, m, tg.Alpha[b], tg.AlphaPrime[b])
 			// Through log_softmax: dlogits_v = d_v - x_theta_v sum(d).
 			var s float64
 			for _, v := range d {
@@ -148,7 +149,7 @@ func usdmLossCPU(logits *Tensor, tg USDMTargets, gd []float32) []float64 {
 			}
 			g := gd[r*K : (r+1)*K]
 			for v := range g {
-				g[v] = float32(d[v] - math.Exp(logX[v])*s)
+				g[v] = float32(d[v] - px[v]*s)
 			}
 		}
 	})
@@ -157,18 +158,29 @@ func usdmLossCPU(logits *Tensor, tg USDMTargets, gd []float32) []float64 {
 
 // LogSoftmax64 writes log_softmax(x) in float64 into dst (a row of the
 // USDM loss, or of a sampler's x_theta).
-func LogSoftmax64(dst []float64, x []float32) {
+func LogSoftmax64(dst []float64, x []float32) { logSoftmaxProbs64(dst, nil, x) }
+
+// logSoftmaxProbs64 is LogSoftmax64 that also writes softmax(x) into px
+// (when not nil) from the same exponentials.
+func logSoftmaxProbs64(logX, px []float64, x []float32) {
 	m := math.Inf(-1)
 	for _, v := range x {
 		m = math.Max(m, float64(v))
 	}
 	var s float64
-	for _, v := range x {
-		s += math.Exp(float64(v) - m)
+	for i, v := range x {
+		e := math.Exp(float64(v) - m)
+		if px != nil {
+			px[i] = e
+		}
+		s += e
 	}
 	lse := m + math.Log(s)
 	for i, v := range x {
-		dst[i] = float64(v) - lse
+		logX[i] = float64(v) - lse
+	}
+	for i := range px {
+		px[i] /= s
 	}
 }
 
@@ -184,11 +196,20 @@ func LogSoftmax64(dst []float64, x []float32) {
 // This avoids the O(R log R) cancellation of the literal form when alpha is
 // near 1, and gives exactly 0 when x_theta is one-hot on m.
 func USDMTokenLoss(logX []float64, zt, m int, alpha, alphaPrime float64) float64 {
+	px := make([]float64, len(logX))
+	for v, lx := range logX {
+		px[v] = math.Exp(lx)
+	}
+	return usdmTokenLoss(logX, px, zt, m, alpha, alphaPrime)
+}
+
+// usdmTokenLoss is USDMTokenLoss given also x_theta = exp(logX) in px.
+func usdmTokenLoss(logX, px []float64, zt, m int, alpha, alphaPrime float64) float64 {
 	R := float64(len(logX)) * alpha / (1 - alpha)
 	var s float64
-	for v, lx := range logX {
+	for v, p := range px {
 		if v != m {
-			s += math.Log1p(R * math.Exp(lx))
+			s += math.Log1p(R * p)
 		}
 	}
 	return lossEq17(len(logX), s, logX[zt], logX[m], zt == m, alpha, alphaPrime)
@@ -239,6 +260,15 @@ func USDMPsi(d float64) float64 {
 // G = K/xbar_theta_i - A K - B. For logX = log_softmax(logits), the logits'
 // gradient is dst - x_theta * sum(dst).
 func USDMTokenLossGrad(dst, logX []float64, zt, m int, alpha, alphaPrime float64) float64 {
+	px := make([]float64, len(logX))
+	for v, lx := range logX {
+		px[v] = math.Exp(lx)
+	}
+	return usdmTokenLossGrad(dst, logX, px, zt, m, alpha, alphaPrime)
+}
+
+// usdmTokenLossGrad is USDMTokenLossGrad given also x_theta = exp(logX) in px.
+func usdmTokenLossGrad(dst, logX, px []float64, zt, m int, alpha, alphaPrime float64) float64 {
 	K, a := float64(len(logX)), alpha
 	R := K * a / (1 - a)
 	c := alphaPrime / (K * a)
@@ -247,14 +277,14 @@ func USDMTokenLossGrad(dst, logX []float64, zt, m int, alpha, alphaPrime float64
 		A, B = (1-a)/(K*a+1-a), 0
 	}
 	var s float64
-	for v, lx := range logX {
-		r := R * math.Exp(lx)
+	for v, p := range px {
+		r := R * p
 		if v != m {
 			s += math.Log1p(r)
 		}
 		dst[v] = c * A * r / (1 + r)
 	}
-	ri := R * math.Exp(logX[zt])
+	ri := R * px[zt]
 	G := K / ((1 - a) * (1 + ri)) // K / xbar_theta_i
 	if zt == m {
 		G -= A * K
@@ -263,7 +293,7 @@ func USDMTokenLossGrad(dst, logX []float64, zt, m int, alpha, alphaPrime float64
 	}
 	dst[zt] += c * G * ri / (1 + ri)
 	if B != 0 {
-		rm := R * math.Exp(logX[m])
+		rm := R * px[m]
 		dst[m] += c * B * rm / (1 + rm)
 	}
 	return lossEq17(len(logX), s, logX[zt], logX[m], zt == m, alpha, alphaPrime)
