@@ -99,14 +99,10 @@ func USDMLossMean(logits *Tensor, tg USDMTargets, withGrad bool) (mean, grad *Te
 		return Mean(losses, 0, false), grad
 	}
 	if withGrad {
-		grad = newHost(logits.shape...)
+		grad = newHostFull(logits.shape...) // every row is written
 	}
 	var sum float64
-	var gd []float32
-	if grad != nil {
-		gd = grad.data
-	}
-	for _, l := range usdmLossCPU(logits, tg, gd) {
+	for _, l := range USDMLoss(logits, tg, grad) {
 		sum += l
 	}
 	return Scalar(float32(sum / float64(rows))), grad

@@ -85,6 +85,18 @@ GLOBL vconst<>(SB), RODATA|NOPTR, $0x4c
 	VCMPPS       $0x11, T3, X, T3; \
 	VANDNPS      P, T3, P
 
+// GELU_DENOM sets Y3 = 1 + e^(-2u) for the eight x in Y0, u = sqrt(2/pi)
+// (x + 0.044715 x^3), so that sigmoid(2u) = 1/Y3 (Y12 holds -2 sqrt(2/pi),
+// Y7 one, the EXP constants loaded; clobbers Y1, Y2, Y4-Y6).
+#define GELU_DENOM \
+	VBROADCASTSS vconst<>+0x40(SB), Y1; \
+	VMULPS       Y0, Y1, Y1; \
+	VMULPS       Y0, Y1, Y1; \
+	VFMADD213PS  Y0, Y0, Y1; \
+	VMULPS       Y12, Y1, Y6; \
+	EXP(Y6, Y3, Y1, Y2, Y4, Y5); \
+	VADDPS       Y7, Y3, Y3
+
 // HSUMPD sets the low lane of X (the X register of Y) to the sum of the
 // four float64 lanes of Y, clobbering T.
 #define HSUMPD(Y, X, T) \
@@ -163,13 +175,7 @@ TEXT ·geluAVX2(SB), NOSPLIT, $0-24
 
 geluloop:
 	VMOVUPS      (SI), Y0
-	VBROADCASTSS vconst<>+0x40(SB), Y1
-	VMULPS       Y0, Y1, Y1      // a x
-	VMULPS       Y0, Y1, Y1      // a x^2
-	VFMADD213PS  Y0, Y0, Y1      // x + a x^3
-	VMULPS       Y12, Y1, Y6     // -2u
-	EXP(Y6, Y3, Y1, Y2, Y4, Y5)
-	VADDPS       Y7, Y3, Y3      // 1 + e^(-2u)
+	GELU_DENOM
 	VDIVPS       Y3, Y0, Y0
 	VMOVUPS      Y0, (DI)
 	ADDQ         $32, SI
@@ -196,13 +202,7 @@ TEXT ·geluBackwardAVX2(SB), NOSPLIT, $0-32
 
 gelubloop:
 	VMOVUPS      (SI), Y0
-	VBROADCASTSS vconst<>+0x40(SB), Y1
-	VMULPS       Y0, Y1, Y1      // a x
-	VMULPS       Y0, Y1, Y1      // a x^2
-	VFMADD213PS  Y0, Y0, Y1      // x + a x^3
-	VMULPS       Y12, Y1, Y6     // -2u
-	EXP(Y6, Y3, Y1, Y2, Y4, Y5)
-	VADDPS       Y7, Y3, Y3      // 1 + e^(-2u)
+	GELU_DENOM
 	VDIVPS       Y3, Y7, Y1      // s
 	VSUBPS       Y1, Y7, Y2      // 1 - s
 	VMULPS       Y1, Y2, Y2      // s (1-s)

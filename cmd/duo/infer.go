@@ -102,8 +102,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	dir := fs.String("checkpoint", "", "checkpoint directory")
 	path := fs.String("data", "", "evaluation corpus (text file, directory or .bin); its validation split is scored")
 	tok := fs.String("tokenizer", "", "tokenizer (default: the checkpoint's)")
-	exts := fs.String("ext", "", "with a directory corpus, only files with these comma-separated extensions (as given to train)")
-	maxBytes := fs.Int64("max-bytes", 0, "read at most this many bytes of text, as given to train (0: all)")
+	var corpus corpusFlags // as given to train
+	corpus.register(fs)
 	whole := fs.Bool("all", false, "score the whole corpus instead of its last 10% (validation split)")
 	batch := fs.Int("batch", 16, "sequences per batch")
 	batches := fs.Int("batches", 0, "batches to score (0: all)")
@@ -126,7 +126,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *path == "" {
 		return errors.New("--data is required")
 	}
-	c, err := data.Load(*path, t, dataOptions(*exts, *maxBytes))
+	c, err := data.Load(*path, t, corpus.options())
 	if err != nil {
 		return err
 	}

@@ -26,9 +26,31 @@ var presets = map[string]nn.Config{
 	"small": {Hidden: 768, Blocks: 12, Heads: 12, Cond: 128},
 }
 
+// corpusFlags select the part of a directory corpus that is read (train,
+// demo and eval, which must read what training read).
+type corpusFlags struct {
+	exts     string
+	maxBytes int64
+}
+
+func (c *corpusFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.exts, "ext", "", "with a directory corpus, only files with these comma-separated extensions (e.g. .go,.txt)")
+	fs.Int64Var(&c.maxBytes, "max-bytes", 0, "read at most this many bytes of text (0: all)")
+}
+
+// options turns the flags into corpus options.
+func (c corpusFlags) options() data.Options {
+	o := data.Options{MaxBytes: c.maxBytes}
+	if c.exts != "" {
+		o.Exts = strings.Split(c.exts, ",")
+	}
+	return o
+}
+
 // trainFlags are the flags shared by train and demo.
 type trainFlags struct {
-	data, out, tok, model, objective, exts  string
+	corpusFlags
+	data, out, tok, model, objective        string
 	length, hidden, blocks, heads, cond     int
 	dropout                                 float64
 	steps, curriculum, batch, accum, warmup int
@@ -38,14 +60,12 @@ type trainFlags struct {
 	evalEvery, evalBatches, ckptEvery       int
 	seed                                    uint64
 	threads                                 int
-	maxBytes                                int64
 	resume                                  bool
 }
 
 func (f *trainFlags) register(fs *flag.FlagSet, steps int, model string) {
 	fs.StringVar(&f.data, "data", "", "training corpus: a text file, a directory of text files, or a uint16 .bin token file")
-	fs.StringVar(&f.exts, "ext", "", "with a directory corpus, only files with these comma-separated extensions (e.g. .go,.txt)")
-	fs.Int64Var(&f.maxBytes, "max-bytes", 0, "read at most this many bytes of text (0: all)")
+	f.corpusFlags.register(fs)
 	fs.StringVar(&f.out, "out", "runs/duo", "run directory: checkpoints, log and plots")
 	fs.StringVar(&f.tok, "tokenizer", "bytes", `"bytes" or a directory with GPT-2 BPE files (encoder.json + vocab.bpe, vocab.json + merges.txt, or tokenizer.json)`)
 	fs.StringVar(&f.model, "model", model, "model size: micro, mini, tiny or small (the per-field flags below override it)")
@@ -135,22 +155,13 @@ func (f *trainFlags) loadCorpus(stderr io.Writer) (*data.Corpus, tokenizer.Token
 		return nil, nil, err
 	}
 	start := time.Now()
-	c, err := data.Load(f.data, tok, dataOptions(f.exts, f.maxBytes))
+	c, err := data.Load(f.data, tok, f.options())
 	if err != nil {
 		return nil, nil, err
 	}
 	fmt.Fprintf(stderr, "corpus %s: %d documents, %d train + %d validation tokens, vocabulary %d (%.1fs)\n",
 		c.Source, c.Docs, len(c.Train), len(c.Val), c.Vocab, time.Since(start).Seconds())
 	return c, tok, nil
-}
-
-// dataOptions turns the --ext and --max-bytes flags into corpus options.
-func dataOptions(exts string, maxBytes int64) data.Options {
-	o := data.Options{MaxBytes: maxBytes}
-	if exts != "" {
-		o.Exts = strings.Split(exts, ",")
-	}
-	return o
 }
 
 func runTrain(args []string, stdout, stderr io.Writer) error {
