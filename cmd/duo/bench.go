@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/duo-go/duo/autograd"
 	"github.com/duo-go/duo/internal/gemm"
+	"github.com/duo-go/duo/internal/gemmref"
 	"github.com/duo-go/duo/internal/parallel"
 	"github.com/duo-go/duo/nn"
 	"github.com/duo-go/duo/tensor"
@@ -40,13 +42,18 @@ func parseInts(flag, s string) ([]int, error) {
 	return out, nil
 }
 
-// benchGemm prints the engine's SGEMM GFLOP/s for the shapes of the spec and
-// the layouts Linear uses, at each thread count, and the Vulkan device's
-// when one is available.
+// benchGemm prints one table of SGEMM GFLOP/s: the engine and, in a build
+// with -tags openblas, gonum and OpenBLAS side by side on the same operands,
+// for the speed evaluation's shapes at each thread count; with --vulkan also
+// the Vulkan device's matmul. The libraries take turns, --reps rounds per
+// row; each measurement keeps its fastest call.
 func benchGemm(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench gemm", "bench gemm [--threads 1,2] [--time 1s] [--vulkan]", stderr)
+	fs := newFlags("bench gemm", "bench gemm [--threads 1,2] [--time 300ms] [--reps 3] [--stat best|median] [--cases NN/512,NT:m:n:k] [--vulkan]", stderr)
 	threadsFlag := fs.String("threads", "1,2", "thread counts to measure")
-	minTime := fs.Duration("time", time.Second, "minimum time per measurement")
+	minTime := fs.Duration("time", 300*time.Millisecond, "least time per measurement")
+	reps := fs.Int("reps", 3, "rounds per row (the libraries take turns)")
+	stat := fs.String("stat", "best", "round to report: best or median")
+	casesFlag := fs.String("cases", "", "comma-separated cases (default all): NN/256, NN/512, NN/1024, NN|NT|TN/4096x768x3072, or LAYOUT:m:n:k")
 	useVK := fs.Bool("vulkan", false, "also measure the Vulkan device's matmul (square sizes)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -55,29 +62,66 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	shapes := []struct {
-		name    string
-		ta, tb  bool
-		m, n, k int
-	}{
-		{"256^3", false, false, 256, 256, 256},
-		{"512^3", false, false, 512, 512, 512},
-		{"1024^3", false, false, 1024, 1024, 1024},
-		{"4096x768 @ 768x3072 (Linear fwd, x W^T)", false, true, 4096, 3072, 768},
-		{"dX = dY W (Linear bwd)", false, false, 4096, 768, 3072},
-		{"dW = dY^T X (Linear bwd)", true, false, 3072, 768, 4096},
+	if *reps < 1 {
+		return errors.New("--reps must be at least 1")
 	}
-	fmt.Fprintf(stdout, "SGEMM GFLOP/s (assembly kernel: %v)\n%-42s", gemm.Accelerated(), "shape")
-	for _, t := range threads {
-		fmt.Fprintf(stdout, " %9s", fmt.Sprintf("%d thr", t))
+	if *stat != "best" && *stat != "median" {
+		return fmt.Errorf("--stat %q: want best or median", *stat)
+	}
+	cases := gemmref.Cases
+	if *casesFlag != "" {
+		cases = nil
+		for _, name := range strings.Split(*casesFlag, ",") {
+			c, err := gemmref.ParseCase(strings.TrimSpace(name))
+			if err != nil {
+				return fmt.Errorf("--cases: %w", err)
+			}
+			cases = append(cases, c)
+		}
+	}
+	libs := append([]gemmref.Lib{gemmref.Engine}, gemmref.References()...)
+	fmt.Fprintf(stdout, "SGEMM GFLOP/s, fastest call of each measurement, %s of %d rounds (engine assembly kernel: %v)\n",
+		*stat, *reps, gemm.Accelerated())
+	if len(libs) == 1 {
+		fmt.Fprintln(stdout, "(gonum and OpenBLAS columns: go build -tags openblas ./cmd/duo, with cgo and libopenblas-dev)")
+	}
+	fmt.Fprintf(stdout, "%-20s %7s", "case", "threads")
+	for _, l := range libs {
+		fmt.Fprintf(stdout, " %9s", l.Name)
+	}
+	for _, l := range libs[1:] {
+		fmt.Fprintf(stdout, " %15s", "engine/"+l.Name)
 	}
 	fmt.Fprintln(stdout)
-	for _, s := range shapes {
-		fmt.Fprintf(stdout, "%-42s", s.name)
+	for _, c := range cases {
+		o := gemmref.NewOperands(c)
 		for _, t := range threads {
-			fmt.Fprintf(stdout, " %9.1f", gemm.BenchTrans(s.ta, s.tb, s.m, s.n, s.k, t, *minTime))
+			rounds := make([][]float64, len(libs))
+			for range *reps {
+				for i, l := range libs {
+					rounds[i] = append(rounds[i], o.Measure(l, t, *minTime))
+					if i > 0 {
+						time.Sleep(100 * time.Millisecond) // let a library's spinning threads go idle
+					}
+				}
+			}
+			g := make([]float64, len(libs))
+			for i, r := range rounds {
+				slices.Sort(r)
+				g[i] = r[len(r)-1]
+				if *stat == "median" {
+					g[i] = r[len(r)/2]
+				}
+			}
+			fmt.Fprintf(stdout, "%-20s %7d", c.Name, t)
+			for _, v := range g {
+				fmt.Fprintf(stdout, " %9.1f", v)
+			}
+			for _, v := range g[1:] {
+				fmt.Fprintf(stdout, " %15.2f", g[0]/v)
+			}
+			fmt.Fprintln(stdout)
 		}
-		fmt.Fprintln(stdout)
 	}
 	if *useVK {
 		d, err := vk.OpenDefault()

@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/duo-go/duo/internal/parallel"
@@ -58,4 +59,13 @@ func benchSgemm(b *testing.B, s benchShape, threads int) {
 	}
 	flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
 	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func randSlice(n int) []float32 {
+	r := rand.New(rand.NewPCG(1, uint64(n)))
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = r.Float32()*2 - 1
+	}
+	return s
 }

@@ -19,13 +19,7 @@
 // runs a portable Go micro-kernel (kernel_go.go).
 package gemm
 
-import (
-	"fmt"
-	"math/rand/v2"
-	"time"
-
-	"github.com/duo-go/duo/internal/parallel"
-)
+import "fmt"
 
 // accel reports whether the assembly kernels are in use. It is set once at
 // init (and by tests that compare both paths).
@@ -106,51 +100,4 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 			row[j] *= beta
 		}
 	}
-}
-
-// Bench measures Sgemm on random row-major m x k and k x n operands
-// (C = A*B, beta = 0) with the given number of threads, repeating the call
-// for at least minTime after one warm-up call, and returns the average
-// GFLOP/s (2*m*n*k flops per call). It sets parallel.SetThreads for the
-// duration, so it is meant for command-line tools, not for use alongside
-// other work.
-func Bench(m, n, k, threads int, minTime time.Duration) (gflops float64) {
-	return BenchTrans(false, false, m, n, k, threads, minTime)
-}
-
-// BenchTrans is Bench for op(A)*op(B) with A and/or B stored transposed.
-func BenchTrans(transA, transB bool, m, n, k, threads int, minTime time.Duration) (gflops float64) {
-	a := randSlice(m * k)
-	b := randSlice(k * n)
-	c := make([]float32, m*n)
-	lda, ldb := k, n
-	if transA {
-		lda = m
-	}
-	if transB {
-		ldb = k
-	}
-	prev := parallel.SetThreads(threads)
-	defer parallel.SetThreads(prev)
-	Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, n)
-	iters := 0
-	start := time.Now()
-	var elapsed time.Duration
-	for {
-		Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, n)
-		iters++
-		if elapsed = time.Since(start); elapsed >= minTime {
-			break
-		}
-	}
-	return 2 * float64(m) * float64(n) * float64(k) * float64(iters) / elapsed.Seconds() / 1e9
-}
-
-func randSlice(n int) []float32 {
-	r := rand.New(rand.NewPCG(1, uint64(n)))
-	s := make([]float32, n)
-	for i := range s {
-		s[i] = r.Float32()*2 - 1
-	}
-	return s
 }
