@@ -70,6 +70,7 @@ type record struct {
 type Tape struct {
 	records []record
 	off     bool
+	release bool // Backward recycles intermediate values (SetReleaseValues)
 }
 
 // NewTape returns an empty tape that records.
@@ -84,6 +85,17 @@ func (t *Tape) SetRecording(on bool) bool {
 	t.off = !on
 	return prev
 }
+
+// SetReleaseValues makes Backward hand the value buffer of each
+// intermediate Var back to the tensor package's pool (tensor.Recycle) as soon
+// as the last record that reads it has run, so that the kernels of the
+// backward pass and of the next step reuse the memory instead of zeroing new
+// buffers. The caller promises not to read the values of the tape's Vars
+// after Backward (doing so panics); parameters, inputs, the Var that
+// Backward starts from, values that share storage with another tensor and
+// small values are never released. A training loop turns it on; code that
+// keeps activations after Backward leaves it off (the default).
+func (t *Tape) SetReleaseValues(on bool) { t.release = on }
 
 // Len returns the number of recorded operations.
 func (t *Tape) Len() int {
@@ -166,9 +178,24 @@ func (t *Tape) BackwardWith(out *Var, g *tensor.Tensor) error {
 			// buffer (see above), and g was r.out's.
 			tensor.Recycle(g)
 		}
+		// Every record reading r.out's value has run: it came later.
+		if t.release && r.out != out && !aliasesInput(r) {
+			tensor.RecycleUnshared(r.out.Value)
+		}
 	}
 	t.records = t.records[:0]
 	return nil
+}
+
+// aliasesInput reports whether r's output is the storage of one of its
+// inputs (an operation that returned its input).
+func aliasesInput(r record) bool {
+	for _, in := range r.inputs {
+		if tensor.SameStorage(in.Value, r.out.Value) {
+			return true
+		}
+	}
+	return false
 }
 
 // Reset drops every record without running them.

@@ -225,3 +225,54 @@ func TestAttentionMatchesComposition(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+// With SetReleaseValues, Backward recycles the intermediate values it no
+// longer needs (reading one afterwards panics) but never a parameter, an
+// input, a value that shares storage with another tensor, or an operation
+// that returned its input; the gradients are those of a tape without it.
+func TestReleaseValues(t *testing.T) {
+	rng := tensor.NewRNG(5)
+	const n = 1 << 15 // above the pool's minimum size
+	x := randVar(rng, true, 2, n/2)
+	c := Const(tensor.Full(0.5, 2, n/2))
+	run := func(release bool) (mid, view, same *Var, grad []float32) {
+		tp := NewTape()
+		tp.SetReleaseValues(release)
+		mid = tp.GELU(tp.Mul(x, c))
+		view = tp.Reshape(mid, n)  // shares mid's storage
+		same = tp.Reshape(view, n) // a view of a view
+		loss := tp.MeanAll(tp.Mul(same, same))
+		if err := tp.Backward(loss); err != nil {
+			t.Fatal(err)
+		}
+		grad = append([]float32(nil), x.Grad.Host()...)
+		x.ZeroGrad()
+		return mid, view, same, grad
+	}
+	_, _, _, want := run(false)
+	mid, view, _, got := run(true)
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("grad[%d] = %g with released values, %g without", i, got[i], want[i])
+		}
+	}
+	// mid has views: kept. x and c: a parameter and an input: kept.
+	_ = mid.Value.Host()
+	_ = view.Value.Host()
+	_ = x.Value.Host()
+	_ = c.Value.Host()
+
+	// An unshared intermediate is released, and reading it panics.
+	tp := NewTape()
+	tp.SetReleaseValues(true)
+	h := tp.GELU(tp.Mul(x, c))
+	if err := tp.Backward(tp.MeanAll(tp.Mul(h, h))); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("reading a released value did not panic")
+		}
+	}()
+	_ = h.Value.Host()
+}

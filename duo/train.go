@@ -167,6 +167,7 @@ func (t *Trainer) TrainStep() (Record, error) {
 	losses := make([]*tensor.Tensor, 0, cfg.GradAccum)
 	for a := 0; a < cfg.GradAccum; a++ {
 		tp := autograd.NewTape()
+		tp.SetReleaseValues(true) // only the (scalar) loss is read after Backward
 		loss, n, err := t.loss(tp, micro, t.Train, t.RNG, true)
 		if err != nil {
 			return rec, err

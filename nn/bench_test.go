@@ -39,6 +39,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				tp := autograd.NewTape()
+				tp.SetReleaseValues(true)
 				logits, err := m.Forward(tp, Input{Batch: c.B, IDs: ids, Sigma: sigma})
 				if err != nil {
 					b.Fatal(err)

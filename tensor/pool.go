@@ -26,10 +26,23 @@ func Recycle(t *Tensor) {
 		return
 	}
 	buf := st.host
-	st.host, st.hostOK = nil, false
+	st.host, st.hostOK, st.recycled = nil, false, true
 	t.data = nil
 	p, _ := hostPools.LoadOrStore(len(buf), new(sync.Pool))
 	p.(*sync.Pool).Put(buf)
+}
+
+// RecycleUnshared is Recycle for a tensor that may still be referenced but
+// whose storage nobody else can reach: it recycles t's buffer only when t
+// covers its whole storage and no view of that storage was ever made
+// (Reshape, Rows), and reports whether it did. Reading t afterwards panics.
+func RecycleUnshared(t *Tensor) bool {
+	st := t.st
+	if st == nil || st.shared || t.off != 0 || t.n != st.n || st.dev != nil || st.host == nil || len(st.host) < minRecycle {
+		return false
+	}
+	Recycle(t)
+	return true
 }
 
 // newHostFull is newHost for outputs that the kernel overwrites entirely:

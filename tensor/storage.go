@@ -38,6 +38,9 @@ type storage struct {
 	hostOK bool
 	devOK  bool
 	dev    *devRef // nil until a backend has used the storage
+
+	shared   bool // a view (Reshape, Rows) of it was made
+	recycled bool // its host buffer went back to the pool (Recycle)
 }
 
 // devRef is the device copy of a storage. A cleanup attached to the storage
@@ -52,6 +55,9 @@ type devRef struct {
 func (st *storage) syncHost() {
 	if st.hostOK {
 		return
+	}
+	if st.recycled {
+		panic("tensor: use of a tensor whose buffer was recycled (autograd: a Var's value read after a Backward that released it)")
 	}
 	if st.host == nil {
 		st.host = make([]float32, st.n)

@@ -200,6 +200,7 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 	if n != t.n {
 		panic(fmt.Sprintf("tensor: cannot reshape %v to %v", t.shape, shape))
 	}
+	t.st.shared = true
 	return &Tensor{shape: shape, data: t.data, n: t.n, off: t.off, st: t.st}
 }
 
@@ -216,6 +217,7 @@ func (t *Tensor) Rows(lo, hi int) *Tensor {
 		inner *= d
 	}
 	shape := append([]int{hi - lo}, t.shape[1:]...)
+	t.st.shared = true
 	v := &Tensor{shape: shape, n: (hi - lo) * inner, off: t.off + lo*inner, st: t.st}
 	if t.data != nil {
 		v.data = t.data[lo*inner : hi*inner]

@@ -210,6 +210,7 @@ func trainThroughput(cfg nn.Config, B, steps int) (float64, error) {
 	}
 	step := func() error {
 		tp := autograd.NewTape()
+		tp.SetReleaseValues(true)
 		logits, err := m.Forward(tp, nn.Input{Batch: B, IDs: ids, Sigma: sigma})
 		if err != nil {
 			return err
