@@ -140,6 +140,9 @@ func DefaultDevice() (Info, error) {
 
 // Open opens the physical device with the given index in Devices().
 func Open(index int) (*Device, error) {
+	if _, err := MatMulTilingEnv(); err != nil {
+		return nil, err
+	}
 	devs, err := listDevices()
 	if err != nil {
 		return nil, err

@@ -96,6 +96,15 @@
 // agree to a relative 1e-5 or so, more loosely for long reductions and
 // transcendental functions; the tests state each tolerance.
 //
+// # Matrix multiplication
+//
+// Two tilings of one algorithm: a 64x64 block per 256-invocation workgroup
+// (shaders/src/matmul.comp) and, for products large enough to fill a big
+// GPU, a double-buffered 128x128 block with 8x8 outputs per invocation
+// (matmul_large.comp); AutoMatMulTiling chooses. DUO_VK_MATMUL=small|large
+// forces one for benchmarking (a bad value makes Open fail), and
+// Device.BenchMatMulTiling measures each.
+//
 // # Testing
 //
 // DUO_VK_STAGING=1 treats device memory as not host-visible (the staging

@@ -11,6 +11,7 @@ type kernel struct {
 
 var (
 	kMatMul       = &kernel{"matmul", 3, false}
+	kMatMulLarge  = &kernel{"matmul_large", 3, false}
 	kBinary       = &kernel{"binary", 3, false}
 	kUnary        = &kernel{"unary", 2, false}
 	kReduceTo     = &kernel{"reduce_to", 2, false}
@@ -37,7 +38,7 @@ var (
 
 // allKernels lists every kernel (the tests check each has its module).
 var allKernels = []*kernel{
-	kMatMul, kBinary, kUnary, kReduceTo, kReduceAxis, kReduceAll, kAxis,
+	kMatMul, kMatMulLarge, kBinary, kUnary, kReduceTo, kReduceAxis, kReduceAll, kAxis,
 	kSoftmax, kCrossEntropy, kLayerNorm, kLayerNormDW, kEmbedding, kGatherLast,
 	kArgmax, kCopy2D, kTranspose, kRotary, kAttnFwd, kAttnBwdDQ, kAttnBwdDKV,
 	kAdamW, kAdaLN, kUSDMLoss,

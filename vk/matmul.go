@@ -1,6 +1,124 @@
 package vk
 
-import "fmt"
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+)
+
+// MatMulTiling selects the kernel, and with it the workgroup tiling, of a
+// matrix multiplication (Gemm, MatMul, Linear).
+type MatMulTiling int
+
+const (
+	// TilingAuto chooses per product: the tiling DUO_VK_MATMUL names if it
+	// is set, else AutoMatMulTiling's.
+	TilingAuto MatMulTiling = iota
+	// TilingSmall: a workgroup of 256 invocations computes a 64x64 block of
+	// C, 4x4 per invocation (shaders/src/matmul.comp).
+	TilingSmall
+	// TilingLarge: a workgroup of 256 invocations computes a 128x128 block
+	// of C, 8x8 per invocation, with double-buffered shared memory
+	// (shaders/src/matmul_large.comp). About twice the FMAs per shared-memory
+	// read of TilingSmall, but a quarter as many workgroups.
+	TilingLarge
+)
+
+// String returns "auto", "small" or "large", the values of DUO_VK_MATMUL.
+func (t MatMulTiling) String() string {
+	switch t {
+	case TilingAuto:
+		return "auto"
+	case TilingSmall:
+		return "small"
+	case TilingLarge:
+		return "large"
+	}
+	return fmt.Sprintf("MatMulTiling(%d)", int(t))
+}
+
+// ParseMatMulTiling parses a tiling name: "auto" (or ""), "small" or
+// "large", in any case.
+func ParseMatMulTiling(s string) (MatMulTiling, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "auto":
+		return TilingAuto, nil
+	case "small":
+		return TilingSmall, nil
+	case "large":
+		return TilingLarge, nil
+	}
+	return TilingAuto, fmt.Errorf("vk: matmul tiling %q: want auto, small or large", s)
+}
+
+// matmulEnv is DUO_VK_MATMUL, parsed on first use.
+var matmulEnv struct {
+	once sync.Once
+	t    MatMulTiling
+	err  error
+}
+
+// MatMulTilingEnv returns the tiling the environment variable DUO_VK_MATMUL
+// forces on every matrix multiplication that does not choose one itself
+// (GemmArgs.Tiling), for benchmarking: "small", "large", or "auto" (or
+// unset) for AutoMatMulTiling's choice. The variable is read once, on the
+// first call. A bad value is an error here and from Open, so a program
+// reports it (or falls back to the CPU) before any work.
+func MatMulTilingEnv() (MatMulTiling, error) {
+	matmulEnv.once.Do(func() {
+		v := os.Getenv("DUO_VK_MATMUL")
+		t, err := ParseMatMulTiling(v)
+		if err != nil {
+			err = fmt.Errorf("vk: DUO_VK_MATMUL=%q: want small, large or auto", v)
+		}
+		matmulEnv.t, matmulEnv.err = t, err
+	})
+	return matmulEnv.t, matmulEnv.err
+}
+
+// The heuristic of AutoMatMulTiling, reasoned from the kernels and the
+// target rather than tuned (DUO_VK_MATMUL and BenchMatMulTiling exist to
+// measure it). Per k, an invocation of the large kernel reads 4 vec4 of
+// shared memory for 64 FMAs where the small one reads 2 for 16, so each SM
+// does more useful work per cycle with it; but a product makes a quarter as
+// many of its workgroups. A GPU of the H100/H200 class has 132 SMs: with
+// fewer than about one 128x128 block per SM the large tiling leaves SMs
+// idle that the small one's four times as many workgroups would occupy, so
+// it needs at least 128 blocks (batch entries counted, since the batch is a
+// dimension of the grid). Requiring M and N of at least 512 keeps the work
+// wasted on partial blocks at the edges under a fifth, and narrow products
+// on the small tiling (a 64-wide attention head would waste half of every
+// large block).
+const (
+	largeMinDim    = 512 // min(M, N)
+	largeMinBlocks = 128 // 128x128 blocks of C, times the batch
+)
+
+// AutoMatMulTiling returns the tiling chosen for an M x N (x K) product
+// repeated batch times when nothing forces one: TilingLarge when M and N are
+// both at least 512 and the product has at least 128 blocks of 128x128
+// (counting every batch entry), such as 1536 x 1536 or 512 x 512 x 8
+// batches, else TilingSmall. K does not enter: both kernels stream it.
+func AutoMatMulTiling(m, n, batch int) MatMulTiling {
+	blocks := ((m + 127) / 128) * ((n + 127) / 128) * max(batch, 1)
+	if min(m, n) >= largeMinDim && blocks >= largeMinBlocks {
+		return TilingLarge
+	}
+	return TilingSmall
+}
+
+// tilingFor resolves t for an M x N product repeated batch times: t itself
+// unless it is TilingAuto, else DUO_VK_MATMUL, else AutoMatMulTiling.
+func tilingFor(t MatMulTiling, m, n, batch int) MatMulTiling {
+	if t == TilingAuto {
+		t, _ = MatMulTilingEnv() // a bad value already failed Open
+	}
+	if t == TilingAuto {
+		t = AutoMatMulTiling(m, n, batch)
+	}
+	return t
+}
 
 // GemmArgs describes C = Alpha * op(A) op(B) + Beta * C over a batch of
 // row-major matrices inside buffers (gemm.Sgemm, batched). op(A) is M x K:
@@ -8,7 +126,9 @@ import "fmt"
 // or N x K when TransB. LDx is the row pitch of each stored matrix, OffX the
 // element offset of the first matrix and StrideX the element distance
 // between consecutive matrices of the batch (0 shares one matrix). Zero LDx
-// mean packed rows. Beta 0 overwrites C without reading it.
+// mean packed rows. Beta 0 overwrites C without reading it. Tiling picks the
+// kernel (TilingAuto, the zero value: DUO_VK_MATMUL, else AutoMatMulTiling);
+// every tiling computes the same product, summing over k in the same order.
 type GemmArgs struct {
 	A, B, C                   *Buffer
 	TransA, TransB            bool
@@ -18,6 +138,7 @@ type GemmArgs struct {
 	OffA, OffB, OffC          int
 	StrideA, StrideB, StrideC int
 	Alpha, Beta               float32
+	Tiling                    MatMulTiling
 }
 
 // Gemm records one batched matrix multiplication.
@@ -77,8 +198,16 @@ func (d *Device) Gemm(g GemmArgs) {
 	spec := []uint32{b2u(g.TransA), b2u(g.TransB), b2u(vecA), b2u(vecB)}
 	pc := push{}.u(g.M, g.N, g.K, g.LDA, g.LDB, g.LDC, g.OffA, g.OffB, g.OffC,
 		g.StrideA, g.StrideB, g.StrideC, g.Batch).f(g.Alpha, g.Beta)
-	groups := [3]int{(g.N + 63) / 64, (g.M + 63) / 64, min(g.Batch, 65535)}
-	d.run(kMatMul, spec, groups, pc, rd(g.A), rd(g.B), wr(g.C))
+	k, block := kMatMul, 64
+	switch t := tilingFor(g.Tiling, g.M, g.N, g.Batch); t {
+	case TilingSmall:
+	case TilingLarge:
+		k, block = kMatMulLarge, 128
+	default:
+		panic(fmt.Sprintf("vk: gemm with tiling %v", t))
+	}
+	groups := [3]int{(g.N + block - 1) / block, (g.M + block - 1) / block, min(g.Batch, 65535)}
+	d.run(k, spec, groups, pc, rd(g.A), rd(g.B), wr(g.C))
 }
 
 // matDims returns (batch, rows, cols) of a shape of rank >= 2.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -130,15 +132,16 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 			return nil
 		}
 		defer d.Close()
-		fmt.Fprintf(stdout, "vulkan %s (%s):", d.Info().Name, d.Info().Type)
+		fmt.Fprintf(stdout, "vulkan %s (%s), square matmul GFLOP/s by tiling (auto: the one products get):\n%-8s %9s %9s %9s\n",
+			d.Info().Name, d.Info().Type, "n", "auto", "small", "large")
 		sizes := []int{256, 512, 1024, 2048}
 		if t := d.Info().Type; t == "discrete" || t == "integrated" {
 			sizes = append(sizes, 4096, 8192) // large enough to approach a GPU's peak
 		}
 		for _, n := range sizes {
-			fmt.Fprintf(stdout, "  %d^3 %.1f", n, d.BenchMatMul(n))
+			fmt.Fprintf(stdout, "%-8d %9.1f %9.1f %9.1f\n", n, d.BenchMatMulTiling(n, vk.TilingAuto),
+				d.BenchMatMulTiling(n, vk.TilingSmall), d.BenchMatMulTiling(n, vk.TilingLarge))
 		}
-		fmt.Fprintln(stdout, " GFLOP/s")
 	}
 	return nil
 }
@@ -147,7 +150,7 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 // AdamW) of a fixed DiT: by default D=256, 4 blocks, 4 heads, L=128, batch
 // 16, byte vocabulary, the configuration tools/bench/train_torch.py runs.
 func benchTrain(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench train", "bench train [--threads 1,2] [--steps 5] [--device cpu|vulkan]", stderr)
+	fs := newFlags("bench train", "bench train [--threads 1,2] [--steps 5] [--device cpu|vulkan] [--cpuprofile FILE]", stderr)
 	threadsFlag := fs.String("threads", "1,2", "thread counts to measure")
 	steps := fs.Int("steps", 5, "timed steps (after one warm-up step)")
 	hidden := fs.Int("hidden", 256, "hidden size D")
@@ -156,8 +159,20 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	length := fs.Int("length", 128, "sequence length")
 	batch := fs.Int("batch", 16, "batch size")
 	device := fs.String("device", "cpu", deviceUsage)
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("%s: %w", *cpuProfile, err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	release, err := useDevice(*device, stderr)
 	if err != nil {

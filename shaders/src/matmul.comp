@@ -1,58 +1,21 @@
 #version 450
-// matmul: C = alpha * op(A) op(B) + beta * C for a batch of row-major
-// matrices (tensor.MatMulInto, gemm.Sgemm). op transposes when TRANS_A /
-// TRANS_B is set: A is then stored K x M, B N x K. Every matrix has a leading
-// dimension, an element offset and a batch stride (0 shares one matrix).
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+// matmul: the small tiling of C = alpha * op(A) op(B) + beta * C (the
+// semantics, operands and push constants are in matmul.glsl). The host uses
+// it for products too small to fill a GPU with matmul_large's 128x128 blocks.
 //
 // Tiling: a 16x16 workgroup computes a 64x64 block of C; each invocation
 // keeps a 4x4 block of accumulators in registers. K advances in steps of 16
 // through shared memory, where both tiles are stored k-major so the inner
-// loop reads one vec4 of A and one vec4 of B per step. VEC_A / VEC_B (set by
-// the host when offsets, strides, leading dimension and the contiguous extent
-// are multiples of 4) load global memory as vec4.
+// loop reads one vec4 of A and one vec4 of B per step.
 layout(local_size_x = 16, local_size_y = 16) in;
 
-layout(constant_id = 0) const bool TRANS_A = false;
-layout(constant_id = 1) const bool TRANS_B = false;
-layout(constant_id = 2) const bool VEC_A = false;
-layout(constant_id = 3) const bool VEC_B = false;
-
-layout(std430, binding = 0) readonly buffer MatA { float a[]; };
-layout(std430, binding = 0) readonly buffer MatA4 { vec4 a4[]; };
-layout(std430, binding = 1) readonly buffer MatB { float b[]; };
-layout(std430, binding = 1) readonly buffer MatB4 { vec4 b4[]; };
-layout(std430, binding = 2) buffer MatC { float c[]; };
-
-layout(push_constant) uniform Params {
-    uint M, N, K;
-    uint lda, ldb, ldc;
-    uint offA, offB, offC;
-    uint strideA, strideB, strideC;
-    uint batch;
-    float alpha, beta;
-} p;
+#include "matmul.glsl"
 
 const uint BM = 64, BN = 64, BK = 16;
 shared vec4 As[BK][BM / 4]; // As[k][m/4][m%4] = op(A)[m][k]
 shared vec4 Bs[BK][BN / 4]; // Bs[k][n/4][n%4] = op(B)[k][n]
-
-// load4 reads 4 consecutive floats of a matrix starting at idx, of which the
-// first lim (0..4) exist; the rest read as zero.
-vec4 loadA(uint idx, uint lim) {
-    if (VEC_A) return lim >= 4 ? a4[idx >> 2] : vec4(0.0);
-    vec4 v = vec4(0.0);
-    for (uint i = 0; i < 4; i++) if (i < lim) v[i] = a[idx + i];
-    return v;
-}
-
-vec4 loadB(uint idx, uint lim) {
-    if (VEC_B) return lim >= 4 ? b4[idx >> 2] : vec4(0.0);
-    vec4 v = vec4(0.0);
-    for (uint i = 0; i < 4; i++) if (i < lim) v[i] = b[idx + i];
-    return v;
-}
-
-uint avail(uint pos, uint end) { return pos < end ? min(end - pos, 4u) : 0u; }
 
 void main() {
     uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
@@ -101,18 +64,10 @@ void main() {
             }
             barrier();
         }
-        vec4 acc[4] = vec4[4](acc0, acc1, acc2, acc3);
-        for (uint i = 0; i < 4; i++) {
-            uint m = m0 + ty * 4 + i;
-            if (m >= p.M) break;
-            for (uint j = 0; j < 4; j++) {
-                uint n = n0 + tx * 4 + j;
-                if (n >= p.N) break;
-                uint idx = baseC + m * p.ldc + n;
-                float r = p.alpha * acc[i][j];
-                if (p.beta != 0.0) r += p.beta * c[idx];
-                c[idx] = r;
-            }
-        }
+        uint m = m0 + ty * 4, n = n0 + tx * 4;
+        if (m < p.M) storeC(baseC, m, n, acc0);
+        if (m + 1 < p.M) storeC(baseC, m + 1, n, acc1);
+        if (m + 2 < p.M) storeC(baseC, m + 2, n, acc2);
+        if (m + 3 < p.M) storeC(baseC, m + 3, n, acc3);
     }
 }

@@ -33,6 +33,7 @@ def main():
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--length", type=int, default=128)
     ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--profile", action="store_true", help="print where the time goes")
     a = ap.parse_args()
     os.environ["OPENBLAS_NUM_THREADS"] = str(a.threads)
     import torch
@@ -57,6 +58,17 @@ def main():
         opt.step()
 
     step()  # warm-up
+    if a.profile:
+        with torch.autograd.profiler.profile() as prof:
+            for _ in range(a.steps):
+                step()
+        ops = prof.key_averages()
+        print(ops.table(sort_by="self_cpu_time_total", row_limit=20))
+        total = sum(o.self_cpu_time_total for o in ops)
+        gemm = sum(o.self_cpu_time_total for o in ops if o.key in ("aten::mm", "aten::addmm", "aten::bmm"))
+        print(f"matrix products (mm, addmm, bmm): {100 * gemm / total:.1f}% of the profiled time, "
+              f"{gemm / a.steps / 1000:.1f} ms per step")
+        return
     start = time.perf_counter()
     for _ in range(a.steps):
         step()
