@@ -1,9 +1,11 @@
 package parallel
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // cover runs For and checks that every index of [0, n) is visited once.
@@ -56,6 +58,24 @@ func TestForNestedConcurrent(t *testing.T) {
 	for _, n := range []int{1, 2, 5, 2} {
 		SetThreads(n)
 		cover(t, 64, 1)
+	}
+}
+
+// Loops after the workers have gone to sleep, and with one P (where the
+// workers must not poll), still cover their range.
+func TestForSleepingWorkersAndOneProc(t *testing.T) {
+	defer SetThreads(SetThreads(2))
+	for range 5 {
+		cover(t, 10, 1)
+		time.Sleep(2 * spinTime) // every worker asleep
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	start := time.Now()
+	for range 200 {
+		cover(t, 10, 1)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("200 loops with GOMAXPROCS 1 took %v", d)
 	}
 }
 
