@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -38,6 +39,12 @@ type Info struct {
 	MaxSharedMemory    int  // bytes of workgroup shared memory
 	DeviceMemory       int64
 	HostVisible        bool // device memory mapped directly (no staging copies)
+
+	// TimestampPeriod is the length of a timestamp tick in nanoseconds
+	// and TimestampBits how many bits of a timestamp are valid on the
+	// compute queue; 0 bits: no timestamps (no kernel timing, SetProfiling).
+	TimestampPeriod float64
+	TimestampBits   int
 }
 
 func (i Info) String() string {
@@ -218,6 +225,40 @@ func (d *Device) Stats() Stats {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.be.stats
+}
+
+// KernelTime is the device time that the commands of one kernel took
+// (KernelTimes).
+type KernelTime struct {
+	Kernel string        // shader module, or "copy" / "fill" for transfers
+	Calls  int           // commands timed
+	Time   time.Duration // summed over the calls
+}
+
+// SetProfiling turns timing of every recorded command on or off and clears
+// what was collected. Timing writes a GPU timestamp after each command, so
+// a command's time runs from the end of the one recorded before it to its
+// own end: it includes the wait at a barrier in front of it, commands the
+// device overlaps (no barrier between them) split their common time
+// unevenly, and the times add up to the device's busy time. It fails on
+// devices without timestamps on the compute queue.
+func (d *Device) SetProfiling(on bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.mustOpen()
+	if err := d.be.setProfiling(on); err != nil {
+		return fmt.Errorf("vk: profiling on %s: %w", d.info.Name, err)
+	}
+	return nil
+}
+
+// KernelTimes waits for the recorded work and returns the device time per
+// kernel since SetProfiling(true), the largest first.
+func (d *Device) KernelTimes() []KernelTime {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.mustOpen()
+	return d.be.kernelTimes()
 }
 
 // Trim frees the pooled device memory that no buffer uses.

@@ -153,3 +153,54 @@ func BenchmarkMatMul(b *testing.B) {
 		})
 	}
 }
+
+// With profiling on, every recorded command is timed under its kernel's
+// name; turning it off stops collecting and turning it on again clears.
+func TestProfiling(t *testing.T) {
+	d := device(t)
+	if err := d.SetProfiling(true); err != nil {
+		if d.Info().TimestampBits == 0 {
+			t.Skipf("no timestamps: %v", err)
+		}
+		t.Fatal(err)
+	}
+	defer d.SetProfiling(false)
+	n := 96
+	a, b := d.NewBufferFrom(randn(rng(40), n*n, 1)), d.NewBufferFrom(randn(rng(41), n*n, 1))
+	c := d.NewBuffer(n * n)
+	before := d.Stats().Dispatches
+	for range 3 {
+		d.MatMul(c, a, b, []int{n, n}, []int{n, n}, false, false, 0)
+		d.Exp(c, c)
+	}
+	dispatches := d.Stats().Dispatches - before
+	got := map[string]vk.KernelTime{}
+	calls := 0
+	for _, kt := range d.KernelTimes() {
+		got[kt.Kernel] = kt
+		calls += kt.Calls
+		if kt.Time < 0 || kt.Calls <= 0 {
+			t.Errorf("%+v", kt)
+		}
+	}
+	t.Logf("%d dispatches, profile %v", dispatches, got)
+	if got["matmul"].Calls != 3 || got["matmul"].Time <= 0 {
+		t.Errorf("matmul: %+v, want 3 timed calls", got["matmul"])
+	}
+	if got["unary"].Calls != 3 {
+		t.Errorf("unary: %+v, want 3 calls", got["unary"])
+	}
+	if calls < dispatches {
+		t.Errorf("%d commands timed, %d dispatches recorded", calls, dispatches)
+	}
+	if err := d.SetProfiling(false); err != nil {
+		t.Fatal(err)
+	}
+	d.Exp(c, c)
+	if err := d.SetProfiling(true); err != nil {
+		t.Fatal(err)
+	}
+	if kts := d.KernelTimes(); len(kts) != 0 {
+		t.Errorf("profile after a restart: %v", kts)
+	}
+}

@@ -17,6 +17,8 @@ func (*backend) close()                                              {}
 func (*backend) flush()                                              {}
 func (*backend) sync()                                               {}
 func (*backend) trim()                                               {}
+func (*backend) setProfiling(bool) error                             { return ErrNoCgo }
+func (*backend) kernelTimes() []KernelTime                           { return nil }
 func (*backend) alloc(int) *alloc                                    { panic(ErrNoCgo) }
 func (*backend) free(*alloc)                                         {}
 func (*backend) fill(*alloc, int, uint32)                            { panic(ErrNoCgo) }

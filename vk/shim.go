@@ -90,7 +90,7 @@ typedef struct {
 	int32_t (*allocateDescriptorSets)(void *, const duoDescriptorSetAllocateInfo *, duoH *);
 } duoDeviceFns;
 
-static int duo_queue_families(void *gipa, void *inst, void *pd, uint32_t *flags, uint32_t *counts, uint32_t max) {
+static int duo_queue_families(void *gipa, void *inst, void *pd, uint32_t *flags, uint32_t *counts, uint32_t *tsbits, uint32_t max) {
 	duoPFNQueueFamilies f = (duoPFNQueueFamilies)((duoGIPA)gipa)(inst, "vkGetPhysicalDeviceQueueFamilyProperties");
 	if (!f) return 0;
 	uint32_t n = 0;
@@ -101,6 +101,7 @@ static int duo_queue_families(void *gipa, void *inst, void *pd, uint32_t *flags,
 	for (uint32_t i = 0; i < n; i++) {
 		flags[i] = p[i].queueFlags;
 		counts[i] = p[i].queueCount;
+		tsbits[i] = p[i].timestampValidBits;
 	}
 	free(p);
 	return (int)n;
@@ -264,17 +265,19 @@ func ptr[T any](x T) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&
 // shim is the table of device entry points the C shim calls.
 type shim struct{ fns *C.duoDeviceFns }
 
-// queueFamilies returns the flags and queue counts of pd's queue families.
-func queueFamilies(gipa unsafe.Pointer, inst vk.Instance, pd vk.PhysicalDevice) (flags, counts []uint32) {
+// queueFamilies returns the flags, queue counts and timestamp valid bits of
+// pd's queue families.
+func queueFamilies(gipa unsafe.Pointer, inst vk.Instance, pd vk.PhysicalDevice) (flags, counts, tsBits []uint32) {
 	const max = 64
-	mem := (*[2 * max]C.uint32_t)(C.malloc(2 * max * 4))
+	mem := (*[3 * max]C.uint32_t)(C.malloc(3 * max * 4))
 	defer C.free(unsafe.Pointer(mem))
-	n := int(C.duo_queue_families(gipa, ptr(inst), ptr(pd), &mem[0], &mem[max], max))
+	n := int(C.duo_queue_families(gipa, ptr(inst), ptr(pd), &mem[0], &mem[max], &mem[2*max], max))
 	for i := 0; i < n; i++ {
 		flags = append(flags, uint32(mem[i]))
 		counts = append(counts, uint32(mem[max+i]))
+		tsBits = append(tsBits, uint32(mem[2*max+i]))
 	}
-	return flags, counts
+	return flags, counts, tsBits
 }
 
 // createDevice creates a logical device with one queue of family qfam and

@@ -3,8 +3,12 @@
 package vk
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 	"unsafe"
 
 	vk "github.com/vulkan-go/vulkan"
@@ -117,11 +121,13 @@ func describe(index int, pd vk.PhysicalDevice) (Info, uint32) {
 		info.Type = "other"
 	}
 
-	qflags, qcounts := queueFamilies(global.gipa, global.inst, pd)
+	qflags, qcounts, qbits := queueFamilies(global.gipa, global.inst, pd)
 	qfam := -1
 	for i, f := range qflags {
 		if f&uint32(vk.QueueComputeBit) != 0 && qcounts[i] > 0 {
 			qfam = i
+			info.TimestampBits = int(qbits[i])
+			info.TimestampPeriod = float64(props.Limits.TimestampPeriod)
 			break
 		}
 	}
@@ -192,6 +198,12 @@ type batch struct {
 	n       int                 // commands recorded
 	pools   []vk.DescriptorPool // descriptor pools used by its dispatches
 	staging []*alloc            // staging buffers to recycle when done
+
+	// With profiling: timestamp 0 at the start, i+1 after command i,
+	// whose kernel is names[i].
+	queries vk.QueryPool
+	timed   bool
+	names   []string
 }
 
 // backend is the Vulkan side of a Device. Its methods run under the
@@ -225,6 +237,10 @@ type backend struct {
 	epoch     uint64 // barrier epoch within the current batch
 
 	stats Stats
+
+	tsPeriod float64                // ns per timestamp tick
+	tsMask   uint64                 // valid timestamp bits; 0: no timestamps
+	prof     map[string]*KernelTime // nil unless profiling
 }
 
 func vkErr(what string, res vk.Result) error {
@@ -236,6 +252,8 @@ func openBackend(index int, info Info) (*backend, Info, error) {
 	be := &backend{
 		pd:          pd,
 		qfam:        global.qfam[index],
+		tsPeriod:    info.TimestampPeriod,
+		tsMask:      lowBits(info.TimestampBits),
 		subgroup:    info.SubgroupArithmetic && !noSubgroup,
 		modules:     map[string]vk.ShaderModule{},
 		layouts:     map[int]*layout{},
@@ -492,7 +510,7 @@ func (be *backend) upload(a *alloc, src []byte) {
 	b := be.begin()
 	be.order(b, []binding{{a: a, write: true}})
 	be.sh.copyBuffer(b.cmd, st.buf, a.buf, len(src))
-	be.recorded(b)
+	be.recorded(b, "copy")
 }
 
 func (be *backend) fill(a *alloc, n int, v uint32) {
@@ -510,7 +528,7 @@ func (be *backend) fill(a *alloc, n int, v uint32) {
 	b := be.begin()
 	be.order(b, []binding{{a: a, write: true}})
 	vk.CmdFillBuffer(b.cmd, a.buf, 0, vk.DeviceSize(n), v)
-	be.recorded(b)
+	be.recorded(b, "fill")
 }
 
 func (be *backend) download(a *alloc, dst []byte) {
@@ -527,7 +545,7 @@ func (be *backend) download(a *alloc, dst []byte) {
 	b := be.begin()
 	be.order(b, []binding{{a: a}})
 	be.sh.copyBuffer(b.cmd, a.buf, st.buf, len(dst))
-	be.recorded(b)
+	be.recorded(b, "copy")
 	be.waitFor(b.serial)
 	copy(dst, hostBytes(st.ptr, len(dst)))
 }
@@ -596,7 +614,34 @@ func (be *backend) begin() *batch {
 	be.barrier(b, stagesAll, accAll)
 	be.epoch++
 	be.cur = b
+	b.timed, b.names = be.prof != nil, b.names[:0]
+	if b.timed {
+		if b.queries == vk.NullQueryPool {
+			info := vk.QueryPoolCreateInfo{
+				SType:      vk.StructureTypeQueryPoolCreateInfo,
+				QueryType:  vk.QueryTypeTimestamp,
+				QueryCount: batchCommands + 1,
+			}
+			var qp vk.QueryPool // not &b.queries: cgo rejects a pointer into b
+			res := vk.CreateQueryPool(be.dev, &info, nil, &qp)
+			info.Free()
+			b.queries = qp
+			if res != vk.Success {
+				panic(vkErr("vkCreateQueryPool", res))
+			}
+		}
+		vk.CmdResetQueryPool(b.cmd, b.queries, 0, batchCommands+1)
+		vk.CmdWriteTimestamp(b.cmd, vk.PipelineStageBottomOfPipeBit, b.queries, 0)
+	}
 	return b
+}
+
+// lowBits returns a mask of the n low bits.
+func lowBits(n int) uint64 {
+	if n >= 64 {
+		return ^uint64(0)
+	}
+	return 1<<n - 1
 }
 
 // order puts a barrier in front of the next command if it touches a buffer
@@ -625,13 +670,70 @@ func (be *backend) order(b *batch, args []binding) {
 	}
 }
 
-// recorded counts a command; long batches are submitted without waiting so
-// the device starts on them.
-func (be *backend) recorded(b *batch) {
+// batchCommands is how many commands a batch holds before it is submitted.
+const batchCommands = 1024
+
+// recorded counts a command of the named kernel (timing it when profiling);
+// long batches are submitted without waiting so the device starts on them.
+func (be *backend) recorded(b *batch, name string) {
+	if b.timed {
+		b.names = append(b.names, name)
+		vk.CmdWriteTimestamp(b.cmd, vk.PipelineStageBottomOfPipeBit, b.queries, uint32(len(b.names)))
+	}
 	b.n++
-	if b.n >= 1024 {
+	if b.n >= batchCommands {
 		be.flush()
 	}
+}
+
+// setProfiling starts (clearing earlier figures) or stops timing commands.
+// The batch being recorded is submitted so that timing starts with the next.
+func (be *backend) setProfiling(on bool) error {
+	if on && (be.tsMask == 0 || be.tsPeriod <= 0) {
+		return errors.New("no timestamps on its compute queue")
+	}
+	be.flush()
+	be.prof = nil
+	if on {
+		be.prof = map[string]*KernelTime{}
+	}
+	return nil
+}
+
+// collect adds the timed commands of a completed batch to the profile.
+func (be *backend) collect(b *batch) {
+	n := len(b.names)
+	if !b.timed || n == 0 || be.prof == nil {
+		return
+	}
+	ts := make([]uint64, n+1)
+	res := vk.GetQueryPoolResults(be.dev, b.queries, 0, uint32(n+1), uint(8*(n+1)), unsafe.Pointer(&ts[0]), 8,
+		vk.QueryResultFlags(vk.QueryResult64Bit|vk.QueryResultWaitBit))
+	if res != vk.Success {
+		panic(vkErr("vkGetQueryPoolResults", res))
+	}
+	for i, name := range b.names {
+		kt := be.prof[name]
+		if kt == nil {
+			kt = &KernelTime{Kernel: name}
+			be.prof[name] = kt
+		}
+		ticks := (ts[i+1] - ts[i]) & be.tsMask
+		kt.Calls++
+		kt.Time += time.Duration(float64(ticks) * be.tsPeriod)
+	}
+}
+
+// kernelTimes waits for all recorded work and returns the profile, the
+// largest time first.
+func (be *backend) kernelTimes() []KernelTime {
+	be.sync()
+	var out []KernelTime
+	for _, kt := range be.prof {
+		out = append(out, *kt)
+	}
+	slices.SortFunc(out, func(a, b KernelTime) int { return cmp.Compare(b.Time, a.Time) })
+	return out
 }
 
 func (be *backend) flush() {
@@ -688,6 +790,7 @@ func (be *backend) poll() {
 func (be *backend) retire() {
 	b := be.inflight[0]
 	be.inflight = be.inflight[1:]
+	be.collect(b)
 	vk.ResetFences(be.dev, 1, []vk.Fence{b.fence})
 	for _, p := range b.pools {
 		vk.ResetDescriptorPool(be.dev, p, 0)
@@ -818,7 +921,7 @@ func (be *backend) dispatch(k *kernel, spec []uint32, groups [3]int, pc push, ar
 	}
 	vk.CmdDispatch(b.cmd, uint32(groups[0]), uint32(groups[1]), uint32(groups[2]))
 	be.stats.Dispatches++
-	be.recorded(b)
+	be.recorded(b, k.module)
 }
 
 func (be *backend) close() {
@@ -841,6 +944,9 @@ func (be *backend) close() {
 	}
 	for _, b := range be.spare {
 		vk.DestroyFence(be.dev, b.fence, nil)
+		if b.queries != vk.NullQueryPool {
+			vk.DestroyQueryPool(be.dev, b.queries, nil)
+		}
 	}
 	for _, p := range be.freePools {
 		vk.DestroyDescriptorPool(be.dev, p, nil)

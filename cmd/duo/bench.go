@@ -150,7 +150,7 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 // AdamW) of a fixed DiT: by default D=256, 4 blocks, 4 heads, L=128, batch
 // 16, byte vocabulary, the configuration tools/bench/train_torch.py runs.
 func benchTrain(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench train", "bench train [--threads 1,2] [--steps 5] [--device cpu|vulkan] [--cpuprofile FILE]", stderr)
+	fs := newFlags("bench train", "bench train [--threads 1,2] [--steps 5] [--device cpu|vulkan] [--profile] [--cpuprofile FILE]", stderr)
 	threadsFlag := fs.String("threads", "1,2", "thread counts to measure")
 	steps := fs.Int("steps", 5, "timed steps (after one warm-up step)")
 	hidden := fs.Int("hidden", 256, "hidden size D")
@@ -160,6 +160,7 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	batch := fs.Int("batch", 16, "batch size")
 	device := fs.String("device", "cpu", deviceUsage)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file (go tool pprof)")
+	gpuProfile := fs.Bool("profile", false, "with --device vulkan: print the device time per kernel of the timed steps")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -183,12 +184,23 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var dev *vk.Device
+	if tb, ok := tensor.CurrentBackend().(*vk.TensorBackend); ok {
+		dev = tb.Device()
+	}
+	if *gpuProfile && dev == nil {
+		return errors.New("--profile times Vulkan kernels: it needs --device vulkan (on the CPU, --cpuprofile)")
+	}
 	cfg := nn.Config{Vocab: 256, Length: *length, Hidden: *hidden, Cond: 128, Blocks: *blocks, Heads: *heads, MLPRatio: 4}
 	prev := parallel.Threads()
 	defer parallel.SetThreads(prev)
 	for _, t := range threads {
 		parallel.SetThreads(t)
-		tps, err := trainThroughput(cfg, *batch, *steps)
+		var timed func() error
+		if *gpuProfile {
+			timed = func() error { return dev.SetProfiling(true) }
+		}
+		tps, err := trainThroughput(cfg, *batch, *steps, timed)
 		if err != nil {
 			return err
 		}
@@ -198,6 +210,9 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "train step D=%d blocks=%d heads=%d L=%d B=%d K=256, %s: %.0f tokens/s\n",
 			cfg.Hidden, cfg.Blocks, cfg.Heads, cfg.Length, *batch, where, tps)
+		if *gpuProfile {
+			printKernelTimes(stdout, dev.KernelTimes(), *steps)
+		}
 		if tensor.CurrentBackend() != nil {
 			break // the thread count does not apply to the device
 		}
@@ -205,9 +220,26 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// printKernelTimes prints a device profile of steps training steps: time
+// per step and share of each kernel.
+func printKernelTimes(w io.Writer, kts []vk.KernelTime, steps int) {
+	var total time.Duration
+	for _, kt := range kts {
+		total += kt.Time
+	}
+	fmt.Fprintf(w, "device time per step %.2f ms, by kernel:\n%-22s %10s %12s %7s\n", ms(total)/float64(steps), "kernel", "calls/step", "ms/step", "share")
+	for _, kt := range kts {
+		fmt.Fprintf(w, "%-22s %10.1f %12.3f %6.1f%%\n", kt.Kernel, float64(kt.Calls)/float64(steps),
+			ms(kt.Time)/float64(steps), 100*float64(kt.Time)/float64(max(total, 1)))
+	}
+}
+
+func ms(d time.Duration) float64 { return d.Seconds() * 1e3 }
+
 // trainThroughput times steps training steps (cross-entropy on the logits
-// of a token-id input) after one warm-up step.
-func trainThroughput(cfg nn.Config, B, steps int) (float64, error) {
+// of a token-id input) after one warm-up step; timed, when not nil, runs
+// between the two.
+func trainThroughput(cfg nn.Config, B, steps int, timed func() error) (float64, error) {
 	rng := tensor.NewRNG(1)
 	m, err := nn.NewDiT(cfg, rng)
 	if err != nil {
@@ -239,6 +271,12 @@ func trainThroughput(cfg nn.Config, B, steps int) (float64, error) {
 	}
 	if err := step(); err != nil {
 		return 0, err
+	}
+	if timed != nil {
+		params[0].Value.Host() // the warm-up step is not timed
+		if err := timed(); err != nil {
+			return 0, err
+		}
 	}
 	start := time.Now()
 	for i := 0; i < steps; i++ {

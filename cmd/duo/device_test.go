@@ -89,6 +89,7 @@ func TestCLIOnVulkan(t *testing.T) {
 		{"sample", "--checkpoint", out, "--steps", "3", "--n", "2"},
 		{"eval", "--checkpoint", out, "--data", corpus, "--batch", "4", "--batches", "2", "--json"},
 		{"denoise", "--checkpoint", out, "--ids", "116,104,101", "--json"},
+		{"bench", "train", "--profile", "--hidden", "16", "--blocks", "1", "--heads", "2", "--length", "8", "--batch", "2", "--steps", "1"},
 	} {
 		var stdout, stderr bytes.Buffer
 		args = append(args, "--device", "vulkan")
@@ -97,6 +98,9 @@ func TestCLIOnVulkan(t *testing.T) {
 		}
 		if !strings.Contains(stderr.String(), "device: #") {
 			t.Errorf("duo %s: no Vulkan device line in %q", args[0], stderr.String())
+		}
+		if args[0] == "bench" && !strings.Contains(stdout.String(), "matmul") {
+			t.Errorf("duo bench train --profile: no matmul line in\n%s", stdout.String())
 		}
 	}
 }

@@ -23,6 +23,7 @@ func TestCLI(t *testing.T) {
 		{[]string{"bench"}, 1, "", "gemm|train"},
 		{[]string{"bench", "train", "--hidden", "16", "--blocks", "1", "--heads", "2", "--length", "8", "--batch", "2", "--steps", "1", "--threads", "1"}, 0, "tokens/s", ""},
 		{[]string{"bench", "gemm", "--threads", "0"}, 1, "", "not a positive integer"},
+		{[]string{"bench", "train", "--profile", "--steps", "1", "--hidden", "16", "--blocks", "1", "--heads", "2", "--length", "8", "--batch", "2"}, 1, "", "needs --device vulkan"},
 		{[]string{"bench", "gemm", "--cases", "NN:20:30:40,TN:7:5:3", "--threads", "1", "--time", "1ms", "--reps", "1"}, 0, "TN:7:5:3", ""},
 		{[]string{"bench", "gemm", "--cases", "NX:2:2:2"}, 1, "", `unknown case "NX:2:2:2"`},
 		{[]string{"bench", "gemm", "--reps", "0"}, 1, "", "--reps"},

@@ -28,6 +28,8 @@ for tiling in small large; do
 	echo "DUO_VK_MATMUL=$tiling"
 	DUO_VK_MATMUL=$tiling timeout 50 bin/duo bench train --device vulkan --threads 16 --steps 5 --hidden 768 --blocks 12 --heads 12 --length 1024 --batch 8
 done
+echo "== where the device time of a large training step goes (timestamp per kernel)"
+timeout 50 bin/duo bench train --device vulkan --profile --steps 3 --hidden 768 --blocks 12 --heads 12 --length 1024 --batch 8
 echo "== training step tokens/s: Vulkan vs the CPU's 16 cores"
 for dev in vulkan cpu; do
 	timeout 50 bin/duo bench train --device $dev --threads 16 --steps 10
