@@ -110,8 +110,7 @@ type pool struct {
 	busy atomic.Bool   // a loop owns the workers
 	gen  atomic.Uint64 // counts published jobs
 	job  atomic.Pointer[job]
-	mu   sync.Mutex // guards ws
-	ws   []*worker
+	ws   []*worker // touched only by the loop holding busy
 }
 
 type worker struct {
@@ -150,11 +149,6 @@ func (p *pool) run(n, t int, fn func(lo, hi int)) bool {
 // ensure starts workers until there are at least k. Only the loop holding
 // busy calls it.
 func (p *pool) ensure(k int) {
-	if len(p.ws) >= k {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	for len(p.ws) < k {
 		w := &worker{wake: make(chan struct{}, 1)}
 		p.ws = append(p.ws, w)
