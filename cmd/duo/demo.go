@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -185,19 +186,22 @@ func stepsForBudget(f *trainFlags, budget time.Duration, stderr io.Writer) (int,
 	if err != nil {
 		return 0, err
 	}
-	for i := 0; i < 2; i++ { // warm-up: the first steps allocate what later ones reuse
+	for i := 0; i < 3; i++ { // warm-up: the first steps allocate what later ones reuse
 		if _, err := t.TrainStep(); err != nil {
 			return 0, err
 		}
 	}
-	start := time.Now()
-	const n = 5
-	for i := 0; i < n; i++ {
+	// The median step: a shared machine's hiccups do not shorten the run.
+	times := make([]time.Duration, 9)
+	for i := range times {
+		start := time.Now()
 		if _, err := t.TrainStep(); err != nil {
 			return 0, err
 		}
+		times[i] = time.Since(start)
 	}
-	per := time.Since(start) / n
+	slices.Sort(times)
+	per := times[len(times)/2]
 	steps := max(20, int(budget*23/25/per)) // leave room for evaluation, checkpoints and sampling
 	fmt.Fprintf(stderr, "demo: %v per step, so %d steps fit in %v\n", per.Round(time.Millisecond), steps, budget)
 	return steps, nil
