@@ -105,6 +105,12 @@
 // forces one for benchmarking (a bad value makes Open fail), and
 // Device.BenchMatMulTiling measures each.
 //
+// # Profiling
+//
+// Device.SetProfiling(true) times every recorded command with GPU
+// timestamps and Device.KernelTimes sums them per kernel (duo bench train
+// --device vulkan --profile prints the table).
+//
 // # Testing
 //
 // DUO_VK_STAGING=1 treats device memory as not host-visible (the staging
