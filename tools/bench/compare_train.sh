@@ -1,0 +1,26 @@
+#!/bin/bash
+# Training-step tokens/s of duo-go against PyTorch, side by side: the two
+# alternate, RUNS times per thread count, and each pair's ratio is printed,
+# so both see the same machine state (this machine's speed drifts by 20-30%).
+#
+#   tools/bench/compare_train.sh [RUNS] [THREADS...]     # default: 4 runs, 1 and 2 threads
+#
+# Needs Debian's python3-torch (/usr/bin/python3) and Go; builds bin/duo.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+runs=${1:-4}
+shift || true
+threads=("${@:-1 2}")
+go build -o bin/duo ./cmd/duo
+for t in ${threads[@]}; do
+	echo "== $t thread(s): bin/duo bench train --threads $t --steps 20 vs tools/bench/train_torch.py --threads $t --steps 20"
+	ratios=()
+	for ((i = 1; i <= runs; i++)); do
+		d=$(bin/duo bench train --threads "$t" --steps 20 2>/dev/null | sed -n 's/.*: \([0-9]*\) tokens\/s/\1/p')
+		p=$(/usr/bin/python3 tools/bench/train_torch.py --threads "$t" --steps 20 | sed -n 's/.*, \([0-9]*\) tokens\/s/\1/p')
+		r=$(awk -v d="$d" -v p="$p" 'BEGIN { printf "%.2f", d / p }')
+		ratios+=("$r")
+		echo "run $i: duo-go $d tokens/s, PyTorch $p tokens/s, ratio $r"
+	done
+	printf '%s\n' "${ratios[@]}" | sort -n | awk -v t="$t" '{ r[NR] = $1 } END { printf "%s thread(s): ratio per pair %s-%s, median %s\n", t, r[1], r[NR], (NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2) }'
+done
