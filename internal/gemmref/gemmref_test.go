@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"testing"
+	"time"
 )
 
 // TestReferencesAgree multiplies the same operands with the engine and each
@@ -56,9 +57,10 @@ func TestParseCase(t *testing.T) {
 }
 
 // BenchmarkSgemm is duo bench gemm as go test -bench: every case, thread
-// count and library side by side, with GFLOP/s (mean of calls) as a metric:
+// count and library side by side, with GFLOP/s (mean of the timed calls,
+// after a pause and one warm-up call) as a metric:
 //
-//	go test -tags openblas -run NONE -bench . -benchtime 10x ./internal/gemmref
+//	go test -tags openblas -run NONE -bench . -benchtime 2s ./internal/gemmref
 func BenchmarkSgemm(b *testing.B) {
 	libs := append([]Lib{Engine}, References()...)
 	for _, c := range Cases {
@@ -68,6 +70,10 @@ func BenchmarkSgemm(b *testing.B) {
 				b.Run(fmt.Sprintf("%s/threads=%d/%s", c.Name, threads, lib.Name), func(b *testing.B) {
 					restore := lib.Threads(threads)
 					defer restore()
+					// Untimed: let the previous library's spinning threads
+					// go idle, then one warm-up call.
+					time.Sleep(100 * time.Millisecond)
+					o.Run(lib)
 					for b.Loop() {
 						o.Run(lib)
 					}
