@@ -44,9 +44,10 @@ func TestRecorder(t *testing.T) {
 		want[i] = 2 * (exp32(ha[i]) + exp32(hb[i]))
 	}
 	near(t, "chain", got, want, 1e-6, 1e-6)
-	// Reading an idle buffer needs no wait.
+	// Reading an idle buffer needs no wait where device memory is mapped
+	// (with staging copies, a download is a copy command to wait for).
 	_ = z.Download()
-	if d.Stats().Waits != s3.Waits {
+	if d.Info().HostVisible && d.Stats().Waits != s3.Waits {
 		t.Error("download of an idle buffer waited")
 	}
 }
