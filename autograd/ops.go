@@ -330,9 +330,17 @@ func (t *Tape) Rotary(qkv *Var, r *tensor.Rotary, heads int) *Var {
 // Attention is fused multi-head attention over a packed qkv tensor
 // (B, L, 3*H*d); the result is (B, L, H*d).
 func (t *Tape) Attention(qkv *Var, heads int, causal bool) *Var {
-	y, lse := tensor.Attention(qkv.Value, heads, causal)
+	if !t.Recording() || !qkv.grad {
+		y, _ := tensor.Attention(qkv.Value, heads, causal)
+		return t.Op(y, vars(qkv), nil)
+	}
+	y, lse, probs := tensor.AttentionForTraining(qkv.Value, heads, causal)
 	return t.Op(y, vars(qkv), func(g *tensor.Tensor) []*tensor.Tensor {
-		return grads(tensor.AttentionBackward(g, qkv.Value, y, lse, heads, causal))
+		dqkv := tensor.AttentionBackward(g, qkv.Value, y, lse, probs, heads, causal)
+		if probs != nil {
+			tensor.Recycle(probs) // read by this closure only
+		}
+		return grads(dqkv)
 	})
 }
 

@@ -80,6 +80,21 @@ func (r *Rotary) Apply(qkv *Tensor, heads int, inverse bool) *Tensor {
 // (B, H, L) that AttentionBackward needs. Only one head's L x L score matrix
 // per worker exists at a time.
 func Attention(qkv *Tensor, heads int, causal bool) (out, lse *Tensor) {
+	out, lse, _ = attention(qkv, heads, causal, false)
+	return out, lse
+}
+
+// AttentionForTraining is Attention that also returns the attention
+// probabilities (B, H, L, L) for AttentionBackward, which then need not
+// recompute them, when it runs on the CPU and they take no more memory than
+// qkv (L <= 3d); probs is nil otherwise. The caller hands probs back with
+// Recycle once the backward pass has used it.
+func AttentionForTraining(qkv *Tensor, heads int, causal bool) (out, lse, probs *Tensor) {
+	B, L, d := attnDims(qkv, heads)
+	return attention(qkv, heads, causal, current == nil && L <= 3*d && B*heads*L*L > 0)
+}
+
+func attention(qkv *Tensor, heads int, causal, keep bool) (out, lse, probs *Tensor) {
 	B, L, d := attnDims(qkv, heads)
 	D := heads * d
 	if be := current; be != nil {
@@ -90,17 +105,27 @@ func Attention(qkv *Tensor, heads int, causal bool) (out, lse *Tensor) {
 		lse, lb = c.newOut(B, heads, L)
 		be.Attention(ob, lb, qb, B, L, heads, causal)
 		c.done()
-		return out, lse
+		return out, lse, nil
 	}
 	hostRead(qkv)
 	out = newHostFull(B, L, D)
 	lse = newHostFull(B, heads, L)
+	if keep {
+		probs = newHostFull(B, heads, L, L) // every row written below, masked entries cleared
+	}
 	scale := float32(1 / math.Sqrt(float64(d)))
 	parallel.For(B*heads, 1, func(lo, hi int) {
-		s := make([]float32, L*L)
+		var scratch []float32
+		if !keep {
+			scratch = make([]float32, L*L)
+		}
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/heads, bh%heads
 			q, k, v := qkvHead(qkv, b, h, L, D, d)
+			s := scratch
+			if keep {
+				s = probs.data[bh*L*L : (bh+1)*L*L]
+			}
 			// S = scale * Q K^T, masked, then softmax rows in place.
 			gemm.Sgemm(false, true, L, L, d, scale, q, 3*D, k, 3*D, 0, s, L)
 			ls := lse.data[bh*L : (bh+1)*L]
@@ -116,12 +141,14 @@ func Attention(qkv *Tensor, heads int, causal bool) (out, lse *Tensor) {
 			gemm.Sgemm(false, false, L, d, L, 1, s, L, v, 3*D, 0, o, D)
 		}
 	})
-	return out, lse
+	return out, lse, probs
 }
 
 // AttentionBackward returns d qkv given the upstream gradient g (B, L, H*d),
-// the forward output and its log-sum-exp. Scores are recomputed per head.
-func AttentionBackward(g, qkv, out, lse *Tensor, heads int, causal bool) *Tensor {
+// the forward output and its log-sum-exp, and the probabilities when
+// AttentionForTraining kept them (probs may be nil: the scores are then
+// recomputed per head).
+func AttentionBackward(g, qkv, out, lse, probs *Tensor, heads int, causal bool) *Tensor {
 	B, L, d := attnDims(qkv, heads)
 	D := heads * d
 	if be := current; be != nil {
@@ -135,8 +162,14 @@ func AttentionBackward(g, qkv, out, lse *Tensor, heads int, causal bool) *Tensor
 	hostRead(g, qkv, out, lse)
 	dqkv := newHostFull(qkv.shape...)
 	scale := float32(1 / math.Sqrt(float64(d)))
+	if probs != nil {
+		hostRead(probs)
+	}
 	parallel.For(B*heads, 1, func(lo, hi int) {
-		p := make([]float32, L*L)
+		var scratch []float32
+		if probs == nil {
+			scratch = make([]float32, L*L)
+		}
 		dp := make([]float32, L*L)
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/heads, bh%heads
@@ -144,16 +177,21 @@ func AttentionBackward(g, qkv, out, lse *Tensor, heads int, causal bool) *Tensor
 			dq, dk, dv := qkvHead(dqkv, b, h, L, D, d)
 			gh := g.data[b*L*D+h*d:]
 			oh := out.data[b*L*D+h*d:]
-			// P = exp(scale Q K^T - lse), masked.
-			gemm.Sgemm(false, true, L, L, d, scale, q, 3*D, k, 3*D, 0, p, L)
-			ls := lse.data[bh*L : (bh+1)*L]
-			for i := 0; i < L; i++ {
-				row := p[i*L : (i+1)*L]
-				if causal {
-					clear(row[i+1:])
-					row = row[:i+1]
+			p := scratch
+			if probs != nil {
+				p = probs.data[bh*L*L : (bh+1)*L*L]
+			} else {
+				// P = exp(scale Q K^T - lse), masked.
+				gemm.Sgemm(false, true, L, L, d, scale, q, 3*D, k, 3*D, 0, p, L)
+				ls := lse.data[bh*L : (bh+1)*L]
+				for i := 0; i < L; i++ {
+					row := p[i*L : (i+1)*L]
+					if causal {
+						clear(row[i+1:])
+						row = row[:i+1]
+					}
+					expShiftSum(row, row, ls[i])
 				}
-				expShiftSum(row, row, ls[i])
 			}
 			// dV = P^T dO; dP = dO V^T.
 			gemm.Sgemm(true, false, L, d, L, 1, p, L, gh, D, 0, dv, 3*D)

@@ -154,7 +154,7 @@ func BenchmarkKernelAttentionBackward(b *testing.B) {
 	qkv, g := benchTensor(4, 128, 3*256), benchTensor(4, 128, 256)
 	out, lse := Attention(qkv, 4, true)
 	for b.Loop() {
-		AttentionBackward(g, qkv, out, lse, 4, true)
+		AttentionBackward(g, qkv, out, lse, nil, 4, true)
 	}
 	perElem(b, 4*4*128*128)
 }

@@ -52,7 +52,7 @@ func TestAttention(t *testing.T) {
 			near(t, "attention lse "+name, glse.Download(), lse.Data(), 1e-5, 1e-5)
 
 			g := randT(r, 1, out.Shape()...)
-			dqkv := tensor.AttentionBackward(g, qkv, out, lse, c.H, c.causal)
+			dqkv := tensor.AttentionBackward(g, qkv, out, lse, nil, c.H, c.causal)
 			gd := d.NewBuffer(qkv.Len())
 			d.AttentionBackward(gd, up(d, g), gq, gout, glse, c.B, c.L, c.H, c.causal)
 			near(t, "attention backward "+name, gd.Download(), dqkv.Data(), 1e-5, 1e-4)

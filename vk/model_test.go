@@ -82,7 +82,7 @@ func cpuTrainStep(p, m, v map[string]*tensor.Tensor, ids, targets []int32, rot *
 	dx1 := tensor.Add(dx2, tensor.LayerNormBackward(dh2, a.x1, p["ln2"], a.m2, a.r2, g["ln2"]))
 	datt := tensor.LinearBackward(dx1, a.att, p["wo"], g["wo"], nil, true)
 	att, lse := tensor.Attention(a.qkvr, mH, false)
-	dqkvr := tensor.AttentionBackward(datt.Reshape(mB, mL, mD), a.qkvr, att, lse, mH, false)
+	dqkvr := tensor.AttentionBackward(datt.Reshape(mB, mL, mD), a.qkvr, att, lse, nil, mH, false)
 	dqkv := rot.Apply(dqkvr, mH, true).Reshape(mN, 3*mD)
 	dh1 := tensor.LinearBackward(dqkv, a.h1, p["wqkv"], g["wqkv"], nil, true)
 	dx0 := tensor.Add(dx1, tensor.LayerNormBackward(dh1, a.x0, p["ln1"], a.m1, a.r1, g["ln1"]))

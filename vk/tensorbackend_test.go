@@ -107,7 +107,7 @@ func testBackendOps(t *testing.T, d *vk.Device) {
 		ao, lse := tensor.Attention(rq, 2, false)
 		co, _ := tensor.Attention(rq, 2, true)
 		put("attention", rq, rot.Apply(rq, 2, true), ao, lse, co,
-			tensor.AttentionBackward(gatt, rq, ao, lse, 2, false))
+			tensor.AttentionBackward(gatt, rq, ao, lse, nil, 2, false))
 		put("adaln", tensor.Modulate(x, shift, scale), tensor.GatedAdd(h, x, gate))
 		mdx, mds, mdc := tensor.ModulateBackward(y, x, scale)
 		gdy, gdg := tensor.GatedAddBackward(y, x, gate)
