@@ -176,10 +176,21 @@ ploop1:
 	JNZ  ploop1
 
 pdone:
-	VBROADCASTSS alpha+40(FP), Y14
 	VBROADCASTSS beta+44(FP), Y15
+
+	// alpha == 1 (every Linear): nothing to scale.
+	MOVL alpha+40(FP), AX
+	CMPL AX, $0x3f800000
+	JNE  pscale
+	LEAQ (DX)(BX*2), R8
+	ADDQ BX, R8
+	JMP  pstore
+
+pscale:
+	VBROADCASTSS alpha+40(FP), Y14
 	SCALE_ALL
 
+pstore:
 	// beta == 0 (+0 or -0): store without reading C.
 	MOVL beta+44(FP), AX
 	SHLL $1, AX
