@@ -118,14 +118,11 @@ func Linear(x, w, bias *Tensor) *Tensor {
 	}
 	hostRead(x, w, bias)
 	y := newHostFull(shape...)
-	beta := float32(0)
 	if bias != nil {
-		for r := 0; r < rows; r++ {
-			copy(y.data[r*nout:(r+1)*nout], bias.data)
-		}
-		beta = 1
+		gemm.SgemmBias(false, true, rows, nout, in, x.data, in, w.data, in, bias.data, y.data, nout)
+		return y
 	}
-	gemm.Sgemm(false, true, rows, nout, in, 1, x.data, in, w.data, in, beta, y.data, nout)
+	gemm.Sgemm(false, true, rows, nout, in, 1, x.data, in, w.data, in, 0, y.data, nout)
 	return y
 }
 

@@ -78,6 +78,7 @@ type product struct {
 	a, b, c             []float32
 	lda, ldb, ldc       int
 	kc, mc              int
+	bias                []float32 // n floats added to every row of C (SgemmBias), or nil
 
 	// Current pass: columns [j0, j0+nb) of C, rows [k0, k0+kl) of op(B).
 	j0, nb  int
@@ -94,12 +95,12 @@ var productPool = sync.Pool{New: func() any { return new(product) }}
 
 // sgemmBlocked runs the blocked algorithm on t goroutines. asm selects the
 // assembly kernel (else the portable Go kernel).
-func sgemmBlocked(asm bool, t int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func sgemmBlocked(asm bool, t int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) {
 	pr := productPool.Get().(*product)
 	*pr = product{
 		asm: asm, transA: transA, transB: transB,
 		m: m, n: n, k: k, alpha: alpha, beta: beta,
-		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
+		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, bias: bias,
 		bp: pr.bp, state: pr.state,
 	}
 	pr.kc, pr.mc = blockSizes(m, k, t)
@@ -121,7 +122,7 @@ func sgemmBlocked(asm bool, t int, transA, transB bool, m, n, k int, alpha float
 		}
 	}
 	// Drop the references to the caller's matrices before pooling.
-	pr.a, pr.b, pr.c = nil, nil, nil
+	pr.a, pr.b, pr.c, pr.bias = nil, nil, nil, nil
 	productPool.Put(pr)
 }
 
@@ -171,12 +172,14 @@ func (pr *product) work() {
 			kcur := min(pr.kc, pr.kl-pc)
 			pr.ensureB(pc, kcur, g0, g1, id)
 			packA(pr.transA, pr.a, pr.lda, ic, pr.k0+pc, mcur, kcur, ap)
-			beta := pr.beta
+			beta, bias := pr.beta, []float32(nil)
 			if pr.k0+pc > 0 {
 				beta = 1
+			} else if pr.bias != nil { // the first K block starts from the bias
+				bias = pr.bias[pr.j0+c0 : pr.j0+c1]
 			}
 			bp := pr.bp[pc*pr.panels*nr+p0*nr*kcur:]
-			macroKernel(pr.asm, ws, mcur, c1-c0, kcur, pr.alpha, ap, bp, beta, pr.c[ic*pr.ldc+pr.j0+c0:], pr.ldc)
+			macroKernel(pr.asm, ws, mcur, c1-c0, kcur, pr.alpha, ap, bp, beta, pr.c[ic*pr.ldc+pr.j0+c0:], pr.ldc, bias)
 		}
 	}
 	wsPool.Put(ws)
@@ -277,9 +280,9 @@ func kSuper(nb, kc int) int {
 }
 
 // macroKernel multiplies a packed mc x kc block of A by a packed kc x nc
-// block of B into C (C = alpha*A*B + beta*C). Edge tiles go through
-// ws.tile.
-func macroKernel(asm bool, ws *workspace, mc, nc, kc int, alpha float32, ap, bp []float32, beta float32, c []float32, ldc int) {
+// block of B into C (C = alpha*(bias + A*B) + beta*C, bias nil or nc
+// floats added to every row). Edge tiles go through ws.tile.
+func macroKernel(asm bool, ws *workspace, mc, nc, kc int, alpha float32, ap, bp []float32, beta float32, c []float32, ldc int, bias []float32) {
 	// While the kernels of one B micro-panel run, the next micro-panel is
 	// prefetched into L2 a slice at a time (it usually comes from L3).
 	pfLines := ceilDiv(nr*kc*4/64, ceilDiv(mc, mr))
@@ -296,36 +299,50 @@ func macroKernel(asm bool, ws *workspace, mc, nc, kc int, alpha float32, ap, bp 
 			}
 			rows := min(mr, mc-ir)
 			apan := ap[ir*kc : ir*kc+mr*kc]
+			var tb []float32 // the bias of these columns
+			if bias != nil {
+				tb = bias[jr : jr+cols]
+			}
 			if rows == mr && cols == nr {
 				cs := c[ir*ldc+jr:]
 				if asm {
-					asmKernel(kc, apan, bpan, cs, ldc, alpha, beta)
+					asmKernel(kc, apan, bpan, cs, ldc, alpha, beta, tb)
 				} else {
-					goKernel(kc, apan, bpan, cs, ldc, alpha, beta)
+					goKernel(kc, apan, bpan, cs, ldc, alpha, beta, tb)
 				}
 				continue
 			}
 			if asm {
-				asmKernel(kc, apan, bpan, ws.tile[:], nr, alpha, 0)
+				asmKernel(kc, apan, bpan, ws.tile[:], nr, alpha, 0, nil)
 			} else {
-				goKernel(kc, apan, bpan, ws.tile[:], nr, alpha, 0)
+				goKernel(kc, apan, bpan, ws.tile[:], nr, alpha, 0, nil)
 			}
-			mergeTile(&ws.tile, rows, cols, beta, c[ir*ldc+jr:], ldc)
+			mergeTile(&ws.tile, rows, cols, beta, c[ir*ldc+jr:], ldc, alpha, tb)
 		}
 	}
 }
 
-// mergeTile writes the top-left rows x cols of tile + beta*C into C.
-func mergeTile(tile *[mr * nr]float32, rows, cols int, beta float32, c []float32, ldc int) {
+// mergeTile writes the top-left rows x cols of tile + alpha*bias + beta*C
+// into C (bias nil: zero).
+func mergeTile(tile *[mr * nr]float32, rows, cols int, beta float32, c []float32, ldc int, alpha float32, bias []float32) {
 	for i := 0; i < rows; i++ {
 		crow := c[i*ldc : i*ldc+cols]
 		t := tile[i*nr : i*nr+cols]
-		if beta == 0 {
+		switch {
+		case bias != nil && beta == 0:
+			for j := range crow {
+				crow[j] = t[j] + alpha*bias[j]
+			}
+		case bias != nil:
+			for j := range crow {
+				crow[j] = t[j] + alpha*bias[j] + beta*crow[j]
+			}
+		case beta == 0:
 			copy(crow, t)
-			continue
-		}
-		for j := range crow {
-			crow[j] = t[j] + beta*crow[j]
+		default:
+			for j := range crow {
+				crow[j] = t[j] + beta*crow[j]
+			}
 		}
 	}
 }

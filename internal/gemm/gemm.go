@@ -54,7 +54,30 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		sgemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	sgemmBlocked(accel, t, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemmBlocked(accel, t, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
+}
+
+// SgemmBias computes C = op(A)*op(B) + bias with bias (n floats) added to
+// every row of C: a Linear layer's forward. The kernels start each tile from
+// the bias instead of zero, so C is written once and never read.
+func SgemmBias(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, bias, c []float32, ldc int) {
+	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if len(bias) < n {
+		panic(fmt.Sprintf("gemm: bias has %d elements, want %d", len(bias), n))
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	t := threadsFor(m, n, k)
+	if k == 0 || (accel && t == 1 && useSmall(m, n, k)) {
+		// The small path has no bias start: copy the bias, then add.
+		for i := 0; i < m; i++ {
+			copy(c[i*ldc:i*ldc+n], bias[:n])
+		}
+		Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 1, c, ldc)
+		return
+	}
+	sgemmBlocked(accel, t, transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc, bias[:n])
 }
 
 // checkArgs panics when a dimension is negative, a leading dimension is too

@@ -127,17 +127,18 @@
 	UPDATE_ROW((R8)(BX*1), 32(R8)(BX*1), Y8, Y9);   \
 	UPDATE_ROW((R8)(BX*2), 32(R8)(BX*2), Y10, Y11)
 
-// func kernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
+// func kernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32, bias *float32)
 //
 // Packed kernel. a is an A micro-panel (k steps of 6 floats), b a B
 // micro-panel (k steps of 16 floats), c the top-left of a full 6x16 tile of
-// C with row stride ldc floats.
+// C with row stride ldc floats. A non-nil bias (16 floats) starts every row
+// of the tile: C = alpha*(bias + A*B) + beta*C.
 //
 //	CX  k counter (steps of 4, then the remainder)
 //	SI  A panel pointer, DI B panel pointer
 //	DX  C tile, BX ldc in bytes, R8 C row 3
 //	AX  beta bits (epilogue)
-TEXT ·kernel6x16(SB), NOSPLIT, $0-48
+TEXT ·kernel6x16(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
@@ -145,7 +146,27 @@ TEXT ·kernel6x16(SB), NOSPLIT, $0-48
 	MOVQ ldc+32(FP), BX
 	SHLQ $2, BX
 	PREFETCH_C
+	MOVQ  bias+48(FP), R10
+	TESTQ R10, R10
+	JNZ   pbias
 	ZERO_ACC
+	JMP   pstart
+
+pbias:
+	VMOVUPS (R10), Y0
+	VMOVUPS 32(R10), Y1
+	VMOVAPS Y0, Y2
+	VMOVAPS Y1, Y3
+	VMOVAPS Y0, Y4
+	VMOVAPS Y1, Y5
+	VMOVAPS Y0, Y6
+	VMOVAPS Y1, Y7
+	VMOVAPS Y0, Y8
+	VMOVAPS Y1, Y9
+	VMOVAPS Y0, Y10
+	VMOVAPS Y1, Y11
+
+pstart:
 
 	MOVQ CX, R9
 	SHRQ $2, R9

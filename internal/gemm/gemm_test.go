@@ -19,11 +19,12 @@ type gemmCase struct {
 	alpha, beta    float32
 	padA, padB     int
 	padC           int
+	bias           bool // SgemmBias (alpha 1, beta 0) with a random bias
 }
 
 func (tc gemmCase) String() string {
-	return fmt.Sprintf("tA=%v tB=%v m=%d n=%d k=%d alpha=%g beta=%g pad=%d,%d,%d",
-		tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.beta, tc.padA, tc.padB, tc.padC)
+	return fmt.Sprintf("tA=%v tB=%v m=%d n=%d k=%d alpha=%g beta=%g pad=%d,%d,%d bias=%v",
+		tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.beta, tc.padA, tc.padB, tc.padC, tc.bias)
 }
 
 const guard = 37 // sentinel elements on each side of C
@@ -87,7 +88,14 @@ func (tc gemmCase) run(rng *rand.Rand) string {
 		}
 	}
 
-	Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+	var bias []float32
+	if tc.bias {
+		tc.alpha, tc.beta = 1, 0
+		bias = randMat(rng, 1, tc.n, tc.n)
+		SgemmBias(tc.transA, tc.transB, tc.m, tc.n, tc.k, a, lda, b, ldb, bias, c, ldc)
+	} else {
+		Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+	}
 
 	for i := 0; i < guard; i++ {
 		if !isSentinel(buf[i]) || !isSentinel(buf[guard+clen+i]) {
@@ -115,6 +123,10 @@ func (tc gemmCase) run(rng *rand.Rand) string {
 			}
 			want := float64(tc.alpha) * sum
 			mag *= math.Abs(float64(tc.alpha))
+			if bias != nil {
+				want += float64(bias[j])
+				mag += math.Abs(float64(bias[j]))
+			}
 			if tc.beta != 0 {
 				cv := float64(c0[i*ldc+j])
 				want += float64(tc.beta) * cv
@@ -230,6 +242,7 @@ func randCase(rng *rand.Rand, maxDim int) gemmCase {
 	if tc.alpha == 0 && rng.IntN(2) == 0 {
 		tc.alpha = 1
 	}
+	tc.bias = rng.IntN(4) == 0
 	if rng.IntN(2) == 0 {
 		tc.padA, tc.padB, tc.padC = rng.IntN(9), rng.IntN(9), rng.IntN(9)
 	}
@@ -277,6 +290,10 @@ func TestSgemmLayouts(t *testing.T) {
 								if msg := tc.run(rng); msg != "" {
 									t.Fatalf("%v: %s", tc, msg)
 								}
+								tc.bias = true
+								if msg := tc.run(rng); msg != "" {
+									t.Fatalf("%v: %s", tc, msg)
+								}
 							}
 						}
 					}
@@ -297,6 +314,8 @@ func TestSgemmLarge(t *testing.T) {
 		{transA: true, transB: true, m: 2*blk.mc + 5, n: 70, k: blk.kc + 1, alpha: 1.5, beta: -1, padA: 3, padB: 1, padC: 2},
 		{transB: true, m: 301, n: 259, k: 600, alpha: 1, beta: 1},
 		{transA: true, m: 259, n: 301, k: 513, alpha: -1, beta: 0.5},
+		{m: 200, n: blk.nc + 37, k: 2*blk.kc + 3, bias: true}, // the bias of the second column block, first K block only
+		{transB: true, m: 301, n: 259, k: 600, bias: true, padC: 3},
 	}
 	for _, cf := range configs() {
 		if cf.blk.kc > 0 || cf.threads > 2 {

@@ -4,12 +4,13 @@ package gemm
 
 import "golang.org/x/sys/cpu"
 
-// kernel6x16 computes one full 6x16 tile of C = alpha*A*B + beta*C from a
-// packed A micro-panel (k steps of mr floats) and a packed B micro-panel (k
-// steps of nr floats). beta == 0 does not read C.
+// kernel6x16 computes one full 6x16 tile of C = alpha*(bias + A*B) + beta*C
+// from a packed A micro-panel (k steps of mr floats) and a packed B
+// micro-panel (k steps of nr floats); a nil bias is zero, else 16 floats
+// added to every row. beta == 0 does not read C.
 //
 //go:noescape
-func kernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
+func kernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32, bias *float32)
 
 // kernel6x16s is kernel6x16 for unpacked operands: element (i, p) of A is
 // a[i*rsa+p*csa] and row p of B is b[p*ldb : p*ldb+16].
@@ -25,11 +26,15 @@ func init() {
 
 // asmKernel adapts kernel6x16 to the kernel signature; the driver guarantees
 // the slices cover the panels and the tile.
-func asmKernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+func asmKernel(kc int, a, b, c []float32, ldc int, alpha, beta float32, bias []float32) {
 	_ = a[mr*kc-1]
 	_ = b[nr*kc-1]
 	_ = c[(mr-1)*ldc+nr-1]
-	kernel6x16(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+	var bp *float32
+	if bias != nil {
+		bp = &bias[:nr][0]
+	}
+	kernel6x16(kc, &a[0], &b[0], &c[0], ldc, alpha, beta, bp)
 }
 
 // asmKernelStrided adapts kernel6x16s; it checks that the last element of A,

@@ -4,7 +4,7 @@ package gemm
 
 const haveAsm = false
 
-func asmKernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+func asmKernel(kc int, a, b, c []float32, ldc int, alpha, beta float32, bias []float32) {
 	panic("gemm: no assembly kernel")
 }
 

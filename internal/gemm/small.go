@@ -74,7 +74,7 @@ func sgemmSmall(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 				continue
 			}
 			asmKernelStrided(k, as, ra, ca, bs, sb, tile[:], nr, alpha, 0)
-			mergeTile(tile, rows, cols, beta, c[i*ldc+j:], ldc)
+			mergeTile(tile, rows, cols, beta, c[i*ldc+j:], ldc, alpha, nil)
 		}
 	}
 	wsPool.Put(ws)
