@@ -56,15 +56,7 @@ func (t *Tape) Linear(x, w, b *Var) *Var {
 	}
 	y := tensor.Linear(x.Value, w.Value, bv)
 	return t.Op(y, in, func(g *tensor.Tensor) []*tensor.Tensor {
-		var dw, db *tensor.Tensor
-		if w.grad {
-			dw = tensor.New(w.Value.Shape()...)
-		}
-		if b != nil && b.grad {
-			db = tensor.New(b.Value.Shape()...)
-		}
-		dx := tensor.LinearBackward(g, x.Value, w.Value, dw, db, x.grad)
-		return grads(dx, dw, db)
+		return grads(tensor.LinearGrads(g, x.Value, w.Value, x.grad, w.grad, b != nil && b.grad))
 	})
 }
 

@@ -160,6 +160,27 @@ func LinearBackward(g, x, w, dw, db *Tensor, wantDX bool) (dx *Tensor) {
 	return dx
 }
 
+// LinearGrads is LinearBackward into new tensors: dx (when wantDX), dw =
+// g^T @ x (when wantDW) and db = the column sums of g (when wantDB). On the
+// CPU dw is written by the product directly, not accumulated into zeros.
+func LinearGrads(g, x, w *Tensor, wantDX, wantDW, wantDB bool) (dx, dw, db *Tensor) {
+	if wantDB {
+		db = New(w.shape[0])
+	}
+	if current != nil || !wantDW {
+		if wantDW {
+			dw = New(w.shape...)
+		}
+		return LinearBackward(g, x, w, dw, db, wantDX), dw, db
+	}
+	dx = LinearBackward(g, x, w, nil, db, wantDX) // checks the shapes
+	rows, in := lastDim(x)
+	nout := w.shape[0]
+	dw = newHostFull(w.shape...)
+	gemm.Sgemm(true, false, nout, in, rows, 1, g.data, nout, x.data, in, 0, dw.data, in)
+	return dx, dw, db
+}
+
 // Transpose swaps the last two dimensions (a copy).
 func Transpose(t *Tensor) *Tensor {
 	batch, r, c := matDims(t)
