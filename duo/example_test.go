@@ -56,9 +56,9 @@ func Example() {
 	// objective: duo samples: 2 of 32 tokens
 }
 
-func countCurriculum(log []duo.Record) int {
+func countCurriculum(recs []duo.Record) int {
 	n := 0
-	for _, r := range log {
+	for _, r := range recs {
 		if r.Curriculum {
 			n++
 		}

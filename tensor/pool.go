@@ -35,14 +35,11 @@ func Recycle(t *Tensor) {
 // RecycleUnshared is Recycle for a tensor that may still be referenced but
 // whose storage nobody else can reach: it recycles t's buffer only when t
 // covers its whole storage and no view of that storage was ever made
-// (Reshape, Rows), and reports whether it did. Reading t afterwards panics.
-func RecycleUnshared(t *Tensor) bool {
-	st := t.st
-	if st == nil || st.shared || t.off != 0 || t.n != st.n || st.dev != nil || st.host == nil || len(st.host) < minRecycle {
-		return false
+// (Reshape, Rows). Reading t afterwards panics.
+func RecycleUnshared(t *Tensor) {
+	if st := t.st; st != nil && !st.shared && t.off == 0 && t.n == st.n {
+		Recycle(t)
 	}
-	Recycle(t)
-	return true
 }
 
 // newHostFull is newHost for outputs that the kernel overwrites entirely:

@@ -323,26 +323,24 @@ func macroKernel(asm bool, ws *workspace, mc, nc, kc int, alpha float32, ap, bp 
 }
 
 // mergeTile writes the top-left rows x cols of tile + alpha*bias + beta*C
-// into C (bias nil: zero).
+// into C (bias nil: zero; beta 0: C is not read).
 func mergeTile(tile *[mr * nr]float32, rows, cols int, beta float32, c []float32, ldc int, alpha float32, bias []float32) {
 	for i := 0; i < rows; i++ {
 		crow := c[i*ldc : i*ldc+cols]
 		t := tile[i*nr : i*nr+cols]
-		switch {
-		case bias != nil && beta == 0:
-			for j := range crow {
-				crow[j] = t[j] + alpha*bias[j]
-			}
-		case bias != nil:
-			for j := range crow {
-				crow[j] = t[j] + alpha*bias[j] + beta*crow[j]
-			}
-		case beta == 0:
+		if bias == nil && beta == 0 {
 			copy(crow, t)
-		default:
-			for j := range crow {
-				crow[j] = t[j] + beta*crow[j]
+			continue
+		}
+		for j := range crow {
+			v := t[j]
+			if bias != nil {
+				v += alpha * bias[j]
 			}
+			if beta != 0 {
+				v += beta * crow[j]
+			}
+			crow[j] = v
 		}
 	}
 }
