@@ -284,32 +284,31 @@ func kSuper(nb, kc int) int {
 // floats added to every row). Edge tiles go through ws.tile.
 func macroKernel(asm bool, ws *workspace, mc, nc, kc int, alpha float32, ap, bp []float32, beta float32, c []float32, ldc int, bias []float32) {
 	// While the kernels of one B micro-panel run, the next micro-panel is
-	// prefetched into L2 a slice at a time (it usually comes from L3).
+	// prefetched into L2 a slice per tile (it usually comes from L3).
 	pfLines := ceilDiv(nr*kc*4/64, ceilDiv(mc, mr))
+	full := mc / mr // row panels with mr rows
 	for jr := 0; jr < nc; jr += nr {
 		cols := min(nr, nc-jr)
 		bpan := bp[jr*kc : jr*kc+nr*kc]
-		var nextB []float32
-		if asm && jr+nr < nc {
-			nextB = bp[(jr+nr)*kc : (jr+nr)*kc+nr*kc]
+		var tb []float32 // the bias of these columns
+		if bias != nil {
+			tb = bias[jr : jr+cols]
 		}
-		for ir := 0; ir < mc; ir += mr {
-			if off := ir / mr * pfLines * 16; off < len(nextB) {
-				prefetchL2(&nextB[off], min(pfLines, (len(nextB)-off)/16))
+		ir := 0
+		if asm && cols == nr && full > 0 {
+			// The full tiles of this column in one call.
+			var nextB []float32
+			if jr+nr < nc {
+				nextB = bp[(jr+nr)*kc : (jr+nr)*kc+nr*kc]
 			}
+			asmKernelTiles(kc, full, ap, bpan, c[jr:], ldc, alpha, beta, tb, nextB, pfLines)
+			ir = full * mr
+		}
+		for ; ir < mc; ir += mr {
 			rows := min(mr, mc-ir)
 			apan := ap[ir*kc : ir*kc+mr*kc]
-			var tb []float32 // the bias of these columns
-			if bias != nil {
-				tb = bias[jr : jr+cols]
-			}
 			if rows == mr && cols == nr {
-				cs := c[ir*ldc+jr:]
-				if asm {
-					asmKernel(kc, apan, bpan, cs, ldc, alpha, beta, tb)
-				} else {
-					goKernel(kc, apan, bpan, cs, ldc, alpha, beta, tb)
-				}
+				goKernel(kc, apan, bpan, c[ir*ldc+jr:], ldc, alpha, beta, tb)
 				continue
 			}
 			if asm {

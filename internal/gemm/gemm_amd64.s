@@ -127,26 +127,48 @@
 	UPDATE_ROW((R8)(BX*1), 32(R8)(BX*1), Y8, Y9);   \
 	UPDATE_ROW((R8)(BX*2), 32(R8)(BX*2), Y10, Y11)
 
-// func kernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32, bias *float32)
+// func kernel6x16(k, tiles int, a, b, c *float32, ldc int, alpha, beta float32, bias, pf *float32, pfLines int)
 //
-// Packed kernel. a is an A micro-panel (k steps of 6 floats), b a B
-// micro-panel (k steps of 16 floats), c the top-left of a full 6x16 tile of
-// C with row stride ldc floats. A non-nil bias (16 floats) starts every row
-// of the tile: C = alpha*(bias + A*B) + beta*C.
+// Packed kernel, for a column of tiles. b is a B micro-panel (k steps of 16
+// floats); a holds tiles consecutive A micro-panels (k steps of 6 floats
+// each); c is the top-left of the first of tiles full 6x16 tiles of C, one
+// under the other (row stride ldc floats). A non-nil bias (16 floats) starts
+// every row: C = alpha*(bias + A*B) + beta*C. Before each tile, pfLines
+// cache lines from pf on are prefetched into L2 (the driver's next B
+// micro-panel, a slice per tile; pfLines 0: none).
 //
+//	R11 tiles left, R12 prefetch pointer, R13 its line counter
 //	CX  k counter (steps of 4, then the remainder)
-//	SI  A panel pointer, DI B panel pointer
+//	SI  A panel pointer (at the end of a panel it is at the next one)
+//	DI  B panel pointer
 //	DX  C tile, BX ldc in bytes, R8 C row 3
-//	AX  beta bits (epilogue)
-TEXT ·kernel6x16(SB), NOSPLIT, $0-56
+//	R10 bias, AX alpha and beta bits (epilogue)
+TEXT ·kernel6x16(SB), NOSPLIT, $0-80
+	MOVQ  tiles+8(FP), R11
+	MOVQ  a+16(FP), SI
+	MOVQ  c+32(FP), DX
+	MOVQ  ldc+40(FP), BX
+	SHLQ  $2, BX
+	MOVQ  pf+64(FP), R12
+	TESTQ R11, R11
+	JZ    pend
+
+ptile:
 	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), BX
-	SHLQ $2, BX
+	MOVQ b+24(FP), DI
 	PREFETCH_C
-	MOVQ  bias+48(FP), R10
+	MOVQ  pfLines+72(FP), R13
+	TESTQ R13, R13
+	JZ    pinit
+
+ppf:
+	PREFETCHT1 (R12)
+	ADDQ       $64, R12
+	DECQ       R13
+	JNZ        ppf
+
+pinit:
+	MOVQ  bias+56(FP), R10
 	TESTQ R10, R10
 	JNZ   pbias
 	ZERO_ACC
@@ -167,7 +189,6 @@ pbias:
 	VMOVAPS Y1, Y11
 
 pstart:
-
 	MOVQ CX, R9
 	SHRQ $2, R9
 	JZ   ptail
@@ -197,10 +218,10 @@ ploop1:
 	JNZ  ploop1
 
 pdone:
-	VBROADCASTSS beta+44(FP), Y15
+	VBROADCASTSS beta+52(FP), Y15
 
 	// alpha == 1 (every Linear): nothing to scale.
-	MOVL alpha+40(FP), AX
+	MOVL alpha+48(FP), AX
 	CMPL AX, $0x3f800000
 	JNE  pscale
 	LEAQ (DX)(BX*2), R8
@@ -208,21 +229,29 @@ pdone:
 	JMP  pstore
 
 pscale:
-	VBROADCASTSS alpha+40(FP), Y14
+	VBROADCASTSS alpha+48(FP), Y14
 	SCALE_ALL
 
 pstore:
 	// beta == 0 (+0 or -0): store without reading C.
-	MOVL beta+44(FP), AX
+	MOVL beta+52(FP), AX
 	SHLL $1, AX
 	JNZ  pbeta
 	STORE_ALL
-	VZEROUPPER
-	RET
+	JMP  pnext
 
 pbeta:
 	UPDATE_ALL
+
+pnext:
+	// The next tile: 6 rows down.
+	LEAQ (DX)(BX*4), DX
+	LEAQ (DX)(BX*2), DX
+	DECQ R11
+	JNZ  ptile
 	VZEROUPPER
+
+pend:
 	RET
 
 // func kernel6x16s(k int, a *float32, rsa, csa int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
@@ -457,11 +486,17 @@ t8done:
 //
 // Copies rows x (6*panels) floats of src (row stride lds floats) into
 // panels of 6 columns: dst[q*pstride + p*6 + i] = src[p*lds + q*6 + i]. The
-// packers call it for a few rows at a time so the source rows stay in L1.
+// packers call it for a few rows at a time so the source rows stay in L1,
+// and each row read prefetches the same columns rows further down (the rows
+// of the next call): strided rows are not prefetched by the hardware, and
+// the source usually comes from L3 or memory (packing G^T for a weight
+// gradient took 1.84 ms of a 12.9 ms 768x256x2048 product without it, 1.35
+// with it). A prefetch never faults, past the matrix included.
 //
 //	SI  source, start of panel q; R8 its row p
 //	DI  destination panel q;      R9 its step p
 //	BX  lds in bytes, DX pstride in bytes, CX rows left, R10 panels left
+//	R11 rows*lds in bytes (the prefetch distance)
 TEXT ·copyPanels6(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
@@ -470,6 +505,8 @@ TEXT ·copyPanels6(SB), NOSPLIT, $0-48
 	MOVQ pstride+40(FP), DX
 	SHLQ $2, BX
 	SHLQ $2, DX
+	MOVQ rows+24(FP), R11
+	IMULQ BX, R11
 	TESTQ R10, R10
 	JZ    c6done
 
@@ -479,6 +516,7 @@ c6panel:
 	MOVQ rows+24(FP), CX
 
 c6row:
+	PREFETCHT0 (R8)(R11*1)
 	VMOVUPS (R8), X0
 	MOVQ    16(R8), AX
 	VMOVUPS X0, (R9)
@@ -508,6 +546,8 @@ TEXT ·copyPanels16(SB), NOSPLIT, $0-48
 	MOVQ pstride+40(FP), DX
 	SHLQ $2, BX
 	SHLQ $2, DX
+	MOVQ rows+24(FP), R11
+	IMULQ BX, R11
 	TESTQ R10, R10
 	JZ    c16done
 
@@ -517,6 +557,7 @@ c16panel:
 	MOVQ rows+24(FP), CX
 
 c16row:
+	PREFETCHT0 (R8)(R11*1)
 	VMOVUPS (R8), Y0
 	VMOVUPS 32(R8), Y1
 	VMOVUPS Y0, (R9)
@@ -533,24 +574,4 @@ c16row:
 	VZEROUPPER
 
 c16done:
-	RET
-
-// func prefetchL2(p *float32, lines int)
-//
-// Prefetches lines consecutive cache lines from p on into L2 (PREFETCHT1).
-// The driver calls it before each kernel to bring in the next B micro-panel
-// a slice at a time.
-TEXT ·prefetchL2(SB), NOSPLIT, $0-16
-	MOVQ  p+0(FP), SI
-	MOVQ  lines+8(FP), CX
-	TESTQ CX, CX
-	JZ    pfdone
-
-pfloop:
-	PREFETCHT1 (SI)
-	ADDQ       $64, SI
-	DECQ       CX
-	JNZ        pfloop
-
-pfdone:
 	RET

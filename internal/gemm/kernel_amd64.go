@@ -4,13 +4,15 @@ package gemm
 
 import "golang.org/x/sys/cpu"
 
-// kernel6x16 computes one full 6x16 tile of C = alpha*(bias + A*B) + beta*C
-// from a packed A micro-panel (k steps of mr floats) and a packed B
-// micro-panel (k steps of nr floats); a nil bias is zero, else 16 floats
-// added to every row. beta == 0 does not read C.
+// kernel6x16 computes tiles full 6x16 tiles of C = alpha*(bias + A*B) +
+// beta*C, one under the other, from tiles consecutive packed A micro-panels
+// (k steps of mr floats each) and one packed B micro-panel (k steps of nr
+// floats); a nil bias is zero, else 16 floats added to every row. beta == 0
+// does not read C. Before each tile it prefetches pfLines cache lines from
+// pf on into L2 (a hint: the lines need not be the caller's).
 //
 //go:noescape
-func kernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32, bias *float32)
+func kernel6x16(k, tiles int, a, b, c *float32, ldc int, alpha, beta float32, bias, pf *float32, pfLines int)
 
 // kernel6x16s is kernel6x16 for unpacked operands: element (i, p) of A is
 // a[i*rsa+p*csa] and row p of B is b[p*ldb : p*ldb+16].
@@ -24,17 +26,28 @@ func init() {
 	}
 }
 
-// asmKernel adapts kernel6x16 to the kernel signature; the driver guarantees
-// the slices cover the panels and the tile.
+// asmKernel adapts kernel6x16 to the kernel signature, for one tile; the
+// driver guarantees the slices cover the panels and the tile.
 func asmKernel(kc int, a, b, c []float32, ldc int, alpha, beta float32, bias []float32) {
-	_ = a[mr*kc-1]
+	asmKernelTiles(kc, 1, a, b, c, ldc, alpha, beta, bias, nil, 0)
+}
+
+// asmKernelTiles runs kernel6x16 over tiles tiles, one under the other,
+// prefetching pfLines lines of pf into L2 before each (pf nil: none).
+func asmKernelTiles(kc, tiles int, a, b, c []float32, ldc int, alpha, beta float32, bias, pf []float32, pfLines int) {
+	_ = a[tiles*mr*kc-1]
 	_ = b[nr*kc-1]
-	_ = c[(mr-1)*ldc+nr-1]
-	var bp *float32
+	_ = c[(tiles*mr-1)*ldc+nr-1]
+	var bp, pp *float32
 	if bias != nil {
 		bp = &bias[:nr][0]
 	}
-	kernel6x16(kc, &a[0], &b[0], &c[0], ldc, alpha, beta, bp)
+	if len(pf) > 0 {
+		pp = &pf[0]
+	} else {
+		pfLines = 0
+	}
+	kernel6x16(kc, tiles, &a[0], &b[0], &c[0], ldc, alpha, beta, bp, pp, pfLines)
 }
 
 // asmKernelStrided adapts kernel6x16s; it checks that the last element of A,
@@ -116,8 +129,3 @@ func copyPanelsAsm(width int, dst, src []float32, lds, rows, panels, pstride int
 	}
 	return true
 }
-
-// prefetchL2 prefetches lines cache lines from p on into L2.
-//
-//go:noescape
-func prefetchL2(p *float32, lines int)

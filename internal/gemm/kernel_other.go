@@ -8,6 +8,10 @@ func asmKernel(kc int, a, b, c []float32, ldc int, alpha, beta float32, bias []f
 	panic("gemm: no assembly kernel")
 }
 
+func asmKernelTiles(kc, tiles int, a, b, c []float32, ldc int, alpha, beta float32, bias, pf []float32, pfLines int) {
+	panic("gemm: no assembly kernel")
+}
+
 func asmKernelStrided(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32) {
 	panic("gemm: no assembly kernel")
 }
@@ -17,5 +21,3 @@ func packANAsm(d, a []float32, lda, kc int) int { return 0 }
 func packBTAsm(d, b []float32, ldb, kc int) int { return 0 }
 
 func copyPanelsAsm(width int, dst, src []float32, lds, rows, panels, pstride int) bool { return false }
-
-func prefetchL2(p *float32, lines int) {}
