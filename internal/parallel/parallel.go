@@ -2,7 +2,11 @@
 //
 // Every CPU kernel of the engine splits its work with For, so one setting
 // (SetThreads, or the DUO_THREADS environment variable) controls how many
-// cores a training step uses.
+// cores a training step uses. The setting is also the Go scheduler's
+// GOMAXPROCS, so that n threads means n cores for the whole process (the
+// garbage collector's work included): a one-thread run is then really one
+// core, and it is faster than one worker among two Ps, which pay for
+// waking the idle P's thread at every preemption.
 package parallel
 
 import (
@@ -23,17 +27,23 @@ func init() {
 			n = v
 		}
 	}
+	if n != runtime.GOMAXPROCS(0) {
+		runtime.GOMAXPROCS(n)
+	}
 	threads.Store(int32(n))
 }
 
 // Threads reports how many goroutines For may use.
 func Threads() int { return int(threads.Load()) }
 
-// SetThreads sets how many goroutines For may use; n < 1 means 1.
-// It returns the previous setting.
+// SetThreads sets how many goroutines For may use, and GOMAXPROCS to the
+// same number; n < 1 means 1. It returns the previous setting.
 func SetThreads(n int) int {
 	if n < 1 {
 		n = 1
+	}
+	if n != runtime.GOMAXPROCS(0) {
+		runtime.GOMAXPROCS(n)
 	}
 	return int(threads.Swap(int32(n)))
 }

@@ -24,6 +24,23 @@ func cover(t *testing.T, n, grain int) {
 	}
 }
 
+// SetThreads is also the process's GOMAXPROCS, and gives both back.
+func TestSetThreadsSetsGOMAXPROCS(t *testing.T) {
+	prev, procs := Threads(), runtime.GOMAXPROCS(0)
+	for _, n := range []int{1, 3, 0} {
+		SetThreads(n)
+		want := max(n, 1)
+		if Threads() != want || runtime.GOMAXPROCS(0) != want {
+			t.Errorf("SetThreads(%d): Threads %d, GOMAXPROCS %d; want %d", n, Threads(), runtime.GOMAXPROCS(0), want)
+		}
+	}
+	SetThreads(prev)
+	if runtime.GOMAXPROCS(0) != prev {
+		t.Errorf("SetThreads(%d) left GOMAXPROCS %d", prev, runtime.GOMAXPROCS(0))
+	}
+	runtime.GOMAXPROCS(procs)
+}
+
 func TestForCovers(t *testing.T) {
 	defer SetThreads(SetThreads(4))
 	for _, c := range []struct{ n, grain int }{{0, 1}, {1, 1}, {3, 1}, {7, 2}, {100, 1}, {1000, 300}, {5, 100}} {
