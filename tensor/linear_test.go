@@ -3,6 +3,8 @@ package tensor
 import (
 	"math"
 	"testing"
+
+	"github.com/duo-go/duo/internal/parallel"
 )
 
 // LinearGrads writes the gradients LinearBackward accumulates into zeros.
@@ -39,6 +41,36 @@ func TestLinearGradsMatchLinearBackward(t *testing.T) {
 			same("db", db, db0)
 		} else if db != nil {
 			t.Fatalf("%+v: db without wantDB", c)
+		}
+	}
+}
+
+// The bias gradient is the column sums of g, however many goroutines split
+// the columns (and it accumulates into db).
+func TestLinearBackwardBiasGrad(t *testing.T) {
+	rng := NewRNG(12)
+	for _, threads := range []int{1, 2, 3} {
+		for _, c := range []struct{ rows, out int }{{1, 1}, {7, 65}, {33, 300}, {130, 768}} {
+			func() {
+				defer parallel.SetThreads(parallel.SetThreads(threads))
+				x, w, g := New(c.rows, 4), New(c.out, 4), New(c.rows, c.out)
+				rng.Normal(g, 0, 1)
+				db := New(c.out)
+				db.Host()[0] = 1 // accumulates
+				LinearBackward(g, x, w, nil, db, false)
+				for j := range c.out {
+					want := 0.0
+					if j == 0 {
+						want = 1
+					}
+					for r := range c.rows {
+						want += float64(g.Host()[r*c.out+j])
+					}
+					if d := math.Abs(float64(db.Host()[j]) - want); d > 1e-5*(1+math.Abs(want)) {
+						t.Fatalf("threads %d, %+v: db[%d] = %g, want %g", threads, c, j, db.Host()[j], want)
+					}
+				}
+			}()
 		}
 	}
 }

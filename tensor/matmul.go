@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/duo-go/duo/internal/gemm"
+	"github.com/duo-go/duo/internal/parallel"
 )
 
 // matDims returns the (rows, cols) of the last two dimensions and the batch
@@ -153,9 +154,14 @@ func LinearBackward(g, x, w, dw, db *Tensor, wantDX bool) (dx *Tensor) {
 		gemm.Sgemm(true, false, nout, in, rows, 1, g.data, nout, x.data, in, 1, dw.data, in)
 	}
 	if db != nil {
-		for r := 0; r < rows; r++ {
-			addVec(db.data, db.data, g.data[r*nout:(r+1)*nout])
-		}
+		// Column sums, split by columns: each goroutine adds every row's
+		// slice in row order, so the result does not depend on the split.
+		parallel.For(nout, 64, func(lo, hi int) {
+			d := db.data[lo:hi]
+			for r := 0; r < rows; r++ {
+				addVec(d, d, g.data[r*nout+lo:r*nout+hi])
+			}
+		})
 	}
 	return dx
 }
