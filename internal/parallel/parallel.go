@@ -27,10 +27,7 @@ func init() {
 			n = v
 		}
 	}
-	if n != runtime.GOMAXPROCS(0) {
-		runtime.GOMAXPROCS(n)
-	}
-	threads.Store(int32(n))
+	SetThreads(n)
 }
 
 // Threads reports how many goroutines For may use.
