@@ -307,7 +307,7 @@ func macroKernel(asm bool, ws *workspace, mc, nc, kc int, alpha float32, ap, bp 
 		for ; ir < mc; ir += mr {
 			rows := min(mr, mc-ir)
 			apan := ap[ir*kc : ir*kc+mr*kc]
-			if rows == mr && cols == nr {
+			if rows == mr && cols == nr { // only without asm
 				goKernel(kc, apan, bpan, c[ir*ldc+jr:], ldc, alpha, beta, tb)
 				continue
 			}
