@@ -10,16 +10,23 @@
 // multiplies one micro-panel pair into a 6x16 tile of C held in registers.
 // KC, MC and NC come from the L1, L2 and L3 sizes (params.go). Small
 // products skip the packing and run a strided variant of the kernel on the
-// operands in place (small.go). Products big enough to share are cut into
-// chunks over the M and N dimensions that parallel.Threads() goroutines take
-// from a shared counter; the packed op(B) is shared between them.
+// operands in place (small.go), and products with B transposed and only a
+// few rows of C swap the operands' roles so that B, a Linear layer's weight
+// matrix, is read in place instead of packed (thin.go). Products big enough
+// to share are cut into chunks over the M and N dimensions that
+// parallel.Threads() goroutines take from a shared counter; the packed op(B)
+// is shared between them.
 //
 // Elsewhere (other architectures, the purego build tag, CPUs without
 // AVX2/FMA, which GODEBUG=cpu.avx2=off,cpu.fma=off simulates) the same driver
 // runs a portable Go micro-kernel (kernel_go.go).
 package gemm
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/duo-go/duo/internal/parallel"
+)
 
 // accel reports whether the assembly kernels are in use. It is set once at
 // init (and by tests that compare both paths).
@@ -50,6 +57,15 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		return
 	}
 	t := threadsFor(m, n, k)
+	if accel && useThin(transB, m, n, k) {
+		if n*k >= thinLargeB {
+			// Streaming a B of 4 MB or more from memory takes longer
+			// than its flops say: worth every thread.
+			t = parallel.Threads()
+		}
+		sgemmThin(t, transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	if accel && t == 1 && useSmall(m, n, k) {
 		sgemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
@@ -69,8 +85,8 @@ func SgemmBias(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 		return
 	}
 	t := threadsFor(m, n, k)
-	if k == 0 || (accel && t == 1 && useSmall(m, n, k)) {
-		// The small path has no bias start: copy the bias, then add.
+	if k == 0 || (accel && (useThin(transB, m, n, k) || t == 1 && useSmall(m, n, k))) {
+		// The small and thin paths have no bias start: copy the bias, then add.
 		for i := 0; i < m; i++ {
 			copy(c[i*ldc:i*ldc+n], bias[:n])
 		}

@@ -303,6 +303,39 @@ func TestSgemmLayouts(t *testing.T) {
 	}
 }
 
+// TestSgemmThin covers the thin path (B transposed, few rows): one and
+// several 16-row panels, the zero-padded last rows of B, both layouts of A,
+// the scalars and the bias, on one and two threads.
+func TestSgemmThin(t *testing.T) {
+	if !accel {
+		t.Skip("the thin path needs the assembly kernel")
+	}
+	shapes := [][3]int{{1, 4099, 17}, {16, 520, 130}, {5, 301, 260}, {40, 1030, 1025}, {64, 1024, 1024}}
+	scal := [][2]float32{{1, 0}, {-0.5, 2}}
+	for _, threads := range []int{1, 2} {
+		defer parallel.SetThreads(parallel.SetThreads(threads))
+		rng := rand.New(rand.NewPCG(3, uint64(threads)))
+		for _, s := range shapes {
+			if !useThin(true, s[0], s[1], s[2]) {
+				t.Fatalf("%v does not take the thin path", s)
+			}
+			for _, transA := range []bool{false, true} {
+				for _, ab := range scal {
+					tc := gemmCase{transA: transA, transB: true, m: s[0], n: s[1], k: s[2],
+						alpha: ab[0], beta: ab[1], padA: 1, padB: 3, padC: 2}
+					if msg := tc.run(rng); msg != "" {
+						t.Fatalf("threads %d, %v: %s", threads, tc, msg)
+					}
+				}
+				tc := gemmCase{transA: transA, transB: true, m: s[0], n: s[1], k: s[2], bias: true}
+				if msg := tc.run(rng); msg != "" {
+					t.Fatalf("threads %d, %v: %s", threads, tc, msg)
+				}
+			}
+		}
+	}
+}
+
 // TestSgemmLarge crosses the default KC, MC and NC blocks with one and two
 // threads.
 func TestSgemmLarge(t *testing.T) {

@@ -1,0 +1,89 @@
+package gemm
+
+import "github.com/duo-go/duo/internal/parallel"
+
+// Thin products with B transposed: C = op(A) B^T with at most thinRows rows,
+// a Linear layer's forward on a handful of tokens (B is then the weight
+// matrix, n x k). The blocked path would pack all of B^T, which costs as much
+// as the product when each element of B meets only a few rows of A. Here the
+// roles swap: C^T = B op(A)^T. The strided kernel reads six rows of B where
+// they are, as its A operand, against op(A)^T packed once into 16-column
+// panels (zero past m), and each 6x16 tile of C^T goes into C transposed.
+
+// The thin path takes products of up to thinRows rows when B has at least
+// thinMinB elements, and of up to thinRowsLarge rows when it has at least
+// thinLargeB. Measured with `duo bench gemm` (GFLOP/s, one thread): packing
+// a large B^T, which comes from memory, costs the blocked path a third of a
+// 64-row product (41.5 blocked at 65x3072x768, 67.4 thin at 64 rows), while
+// a small, cached B is cheap to pack: at 16x128x64 the thin path ran at 48
+// and the small path at 58 (17 rows), and from about 64 rows on the blocked
+// path wins with a cached B (79-81 against 74-75 at n = 256-768, k = 256;
+// 79 against 48 for one attention head's 128x128x64).
+const (
+	thinRows      = nr
+	thinRowsLarge = 4 * nr
+	thinMinB      = 1 << 16
+	thinLargeB    = 1 << 20
+)
+
+// thinMaxK bounds k so that one packed panel (k x 16 floats) stays in L2.
+const thinMaxK = 4096
+
+// useThin reports whether an m x n x k product takes the thin path.
+func useThin(transB bool, m, n, k int) bool {
+	if !transB || k > thinMaxK || n < mr {
+		return false
+	}
+	return m <= thinRows && n*k >= thinMinB || m <= thinRowsLarge && n*k >= thinLargeB
+}
+
+// sgemmThin is Sgemm for products that pass useThin, on t goroutines.
+func sgemmThin(t int, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	ws := wsPool.Get().(*workspace)
+	// The B operand of C^T = B op(A)^T: element (p, i) is op(A)[i][p].
+	np := ceilDiv(m, nr)
+	panels := grow(&ws.b, np*nr*k)
+	for q := range np {
+		i0, cols := q*nr, min(nr, m-q*nr)
+		if transA {
+			packBN(panels[q*nr*k:], a[i0:], lda, cols, k)
+		} else {
+			packBT(panels[q*nr*k:], a[i0*lda:], lda, cols, k)
+		}
+	}
+	tiles := ceilDiv(n, mr)
+	parallel.For(tiles, ceilDiv(tiles, t), func(lo, hi int) {
+		tw := wsPool.Get().(*workspace)
+		tile := &tw.tile
+		for q := lo; q < hi; q++ {
+			j0 := q * mr
+			rows := min(mr, n-j0)
+			src, rs := b[j0*ldb:], ldb
+			if rows < mr { // the last rows of B, zero-padded to six
+				edge := grow(&tw.a, mr*k)
+				clear(edge)
+				for r := range rows {
+					copy(edge[r*k:(r+1)*k], b[(j0+r)*ldb:(j0+r)*ldb+k])
+				}
+				src, rs = edge, k
+			}
+			for p := range np {
+				i0 := p * nr
+				asmKernelStrided(k, src, rs, 1, panels[p*nr*k:], nr, tile[:], nr, 1, 0)
+				// tile[r*nr+i] = C[i0+i][j0+r].
+				for i := range min(nr, m-i0) {
+					crow := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+rows]
+					for r := range crow {
+						v := alpha * tile[r*nr+i]
+						if beta != 0 {
+							v += beta * crow[r]
+						}
+						crow[r] = v
+					}
+				}
+			}
+		}
+		wsPool.Put(tw)
+	})
+	wsPool.Put(ws)
+}
