@@ -11,19 +11,24 @@ import "github.com/duo-go/duo/internal/parallel"
 // panels (zero past m), and each 6x16 tile of C^T goes into C transposed.
 
 // The thin path takes products of up to thinRows rows when B has at least
-// thinMinB elements, and of up to thinRowsLarge rows when it has at least
-// thinLargeB. Measured with `duo bench gemm` (GFLOP/s, one thread): packing
-// a large B^T, which comes from memory, costs the blocked path a third of a
-// 64-row product (41.5 blocked at 65x3072x768, 67.4 thin at 64 rows), while
-// a small, cached B is cheap to pack: at 16x128x64 the thin path ran at 48
-// and the small path at 58 (17 rows), and from about 64 rows on the blocked
-// path wins with a cached B (79-81 against 74-75 at n = 256-768, k = 256;
-// 79 against 48 for one attention head's 128x128x64).
+// thinMinB elements, and of up to thinRowsLarge rows when B has at least
+// thinLargeB and the packed panels of op(A)^T hold at most thinMaxPanels
+// floats (they stream past every six rows of B). Measured with `duo bench
+// gemm`, GFLOP/s on one / two threads, blocked path against thin path: a
+// large B^T comes from memory, and packing it costs the blocked path most
+// at few rows (NT 96x3072x768: 49.6 / 91.1 blocked, 69.3 / 114.7 thin; 128
+// rows: 57.0 / 96.2 and 72.3 / 138.1; 256 rows: 66.7 / 105.9 and 74.2 /
+// 118.1), until about 384 rows (70.1 / 132.9 and 75.7 / 124.9). A small B
+// is cheap to pack: at 16x128x64 the thin path ran at 48 and the small path
+// at 58 (17 rows), and the blocked path wins from about 64 rows on (79-81
+// against 74-75 at n = 256-768, k = 256; 79 against 48 for one attention
+// head's 128x128x64).
 const (
 	thinRows      = nr
-	thinRowsLarge = 4 * nr
+	thinRowsLarge = 16 * nr
 	thinMinB      = 1 << 16
 	thinLargeB    = 1 << 20
+	thinMaxPanels = 1 << 18
 )
 
 // thinMaxK bounds k so that one packed panel (k x 16 floats) stays in L2.
@@ -34,7 +39,10 @@ func useThin(transB bool, m, n, k int) bool {
 	if !transB || k > thinMaxK || n < mr {
 		return false
 	}
-	return m <= thinRows && n*k >= thinMinB || m <= thinRowsLarge && n*k >= thinLargeB
+	if m <= thinRows {
+		return n*k >= thinMinB
+	}
+	return m <= thinRowsLarge && n*k >= thinLargeB && roundUp(m, nr)*k <= thinMaxPanels
 }
 
 // sgemmThin is Sgemm for products that pass useThin, on t goroutines.
