@@ -3,6 +3,7 @@ package gemmref
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
@@ -56,14 +57,28 @@ func TestParseCase(t *testing.T) {
 	}
 }
 
-// BenchmarkSgemm is duo bench gemm as go test -bench: every case, thread
-// count and library side by side, with GFLOP/s (mean of the timed calls,
-// after a pause and one warm-up call) as a metric:
+// benchExtra are shapes the benchmark adds to Cases: the TT layout, a small
+// product and one head of attention.
+var benchExtra = []string{"TT:4096:3072:768", "NN:64:64:64", "NT:128:128:64"}
+
+// BenchmarkSgemm is duo bench gemm as go test -bench: every case (and
+// benchExtra), thread count and library side by side, with GFLOP/s (mean of
+// the timed calls, after a pause and one warm-up call) as a metric:
 //
 //	go test -tags openblas -run NONE -bench . -benchtime 2s ./internal/gemmref
+//
+// Without the tag it measures the engine alone.
 func BenchmarkSgemm(b *testing.B) {
 	libs := append([]Lib{Engine}, References()...)
-	for _, c := range Cases {
+	cases := slices.Clone(Cases)
+	for _, name := range benchExtra {
+		c, err := ParseCase(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cases = append(cases, c)
+	}
+	for _, c := range cases {
 		o := NewOperands(c)
 		for _, threads := range []int{1, 2} {
 			for _, lib := range libs {
