@@ -39,7 +39,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	if err := t.Save(dir); err != nil { // config.json + model.safetensors (EMA weights) + training state
+	if _, err := t.Save(dir, duo.DefaultKeep); err != nil { // config.json + model.safetensors (EMA weights) + train/step-00000020
 		log.Fatal(err)
 	}
 	m, info, err := duo.LoadModel(dir)

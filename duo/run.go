@@ -1,14 +1,17 @@
 package duo
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
 // RunOptions controls Trainer.Run.
 type RunOptions struct {
-	CheckpointDir   string                // where to save ("" : never)
+	CheckpointDir   string                // run directory to save into ("": never)
 	CheckpointEvery int                   // steps between checkpoints (0: only at the end)
+	Keep            int                   // checkpoints kept (0: DefaultKeep)
 	Progress        func(p Progress)      // called after every step
 	Eval            func(r *Record) error // optional custom evaluation hook, after the built-in one
 }
@@ -21,18 +24,37 @@ type Progress struct {
 	ETA     time.Duration
 }
 
+// ErrStop is returned by a Run callback to end training early.
+var ErrStop = errors.New("stop")
+
 // Run trains until Cfg.Steps, evaluating the EMA weights every EvalEvery
-// steps and checkpointing as asked; it always checkpoints at the end (or
-// when a callback returns ErrStop).
-func (t *Trainer) Run(opt RunOptions) error {
+// steps and checkpointing as asked; it always checkpoints at the end. When
+// ctx is cancelled it finishes the step under way, checkpoints and returns
+// an error wrapping ctx's cause (context.Canceled); a callback returning
+// ErrStop ends training the same way but returns nil.
+func (t *Trainer) Run(ctx context.Context, opt RunOptions) error {
 	start, first := time.Now(), t.Step
+	saved := -1 // the step of the checkpoint on disk
+	if t.Checkpoint != "" {
+		saved = t.Step
+	}
 	save := func() error {
-		if opt.CheckpointDir == "" {
+		if opt.CheckpointDir == "" || saved == t.Step {
 			return nil
 		}
-		return t.Save(opt.CheckpointDir)
+		if _, err := t.Save(opt.CheckpointDir, opt.Keep); err != nil {
+			return err
+		}
+		saved = t.Step
+		return nil
 	}
 	for t.Step < t.Cfg.Steps {
+		if ctx.Err() != nil {
+			if err := save(); err != nil {
+				return err
+			}
+			return fmt.Errorf("training stopped at step %d of %d: %w", t.Step, t.Cfg.Steps, context.Cause(ctx))
+		}
 		rec, err := t.TrainStep()
 		if err != nil {
 			return err
@@ -57,7 +79,7 @@ func (t *Trainer) Run(opt RunOptions) error {
 			eta := time.Duration(float64(el) / float64(done) * float64(t.Cfg.Steps-t.Step))
 			opt.Progress(Progress{Record: rec, Steps: t.Cfg.Steps, Elapsed: el, ETA: eta})
 		}
-		if opt.CheckpointEvery > 0 && t.Step%opt.CheckpointEvery == 0 && t.Step < t.Cfg.Steps {
+		if opt.CheckpointEvery > 0 && t.Step%opt.CheckpointEvery == 0 {
 			if err := save(); err != nil {
 				return err
 			}

@@ -1,13 +1,13 @@
 package duo
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/duo-go/duo/autograd"
 	"github.com/duo-go/duo/internal/data"
+	"github.com/duo-go/duo/internal/sysmem"
 	"github.com/duo-go/duo/nn"
 	"github.com/duo-go/duo/tensor"
 )
@@ -59,11 +59,13 @@ func DefaultTrainConfig(model nn.Config, steps int) TrainConfig {
 	}
 }
 
-// Validate reports the first inconsistent setting.
+// Validate reports the first inconsistent setting. Every number must be
+// finite and in range (NaN fails every check).
 func (c TrainConfig) Validate() error {
 	if err := c.Model.Validate(); err != nil {
 		return err
 	}
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 	switch {
 	case c.Objective != ObjectiveDuo && c.Objective != ObjectiveUDLM && c.Objective != ObjectiveAR:
 		return fmt.Errorf("objective %q: want duo, udlm or ar", c.Objective)
@@ -71,16 +73,36 @@ func (c TrainConfig) Validate() error {
 		return fmt.Errorf("objective %q needs causal=%v", c.Objective, c.Objective == ObjectiveAR)
 	case c.Batch < 1 || c.GradAccum < 1 || c.Batch%c.GradAccum != 0:
 		return fmt.Errorf("batch %d must be a positive multiple of grad_accum %d", c.Batch, c.GradAccum)
-	case c.Steps < 0 || c.CurriculumSteps < 0:
-		return fmt.Errorf("negative step count")
-	case c.GammaMin >= c.GammaMax:
-		return fmt.Errorf("gamma range [%g, %g] is empty", c.GammaMin, c.GammaMax)
-	case c.LR <= 0:
-		return fmt.Errorf("learning rate %g must be positive", c.LR)
-	case c.EMADecay < 0 || c.EMADecay >= 1:
+	case c.Steps < 1:
+		return fmt.Errorf("steps %d: need at least 1", c.Steps)
+	case c.CurriculumSteps < 0 || c.Warmup < 0 || c.TauStartStep < 0 || c.TauEndStep < 0:
+		return fmt.Errorf("negative step count (curriculum_steps %d, warmup %d, tau_start_step %d, tau_end_step %d)",
+			c.CurriculumSteps, c.Warmup, c.TauStartStep, c.TauEndStep)
+	case c.EvalEvery < 0 || c.EvalBatches < 0 || (c.EvalEvery > 0 && c.EvalBatches < 1):
+		return fmt.Errorf("eval_every %d, eval_batches %d: need eval_every >= 0 and, when it is positive, eval_batches >= 1", c.EvalEvery, c.EvalBatches)
+	case !finite(c.GammaMin) || !finite(c.GammaMax) || c.GammaMin >= c.GammaMax:
+		return fmt.Errorf("gamma range [%g, %g] is not a finite, non-empty interval", c.GammaMin, c.GammaMax)
+	case !finite(c.Log10TauStart) || !finite(c.Log10TauEnd):
+		return fmt.Errorf("log10 tau %g .. %g must be finite", c.Log10TauStart, c.Log10TauEnd)
+	case !(c.LR > 0) || !finite(c.LR):
+		return fmt.Errorf("learning rate %g must be positive and finite", c.LR)
+	case !(c.WeightDecay >= 0) || !finite(c.WeightDecay):
+		return fmt.Errorf("weight decay %g must be >= 0 and finite", c.WeightDecay)
+	case !(c.ClipNorm >= 0) || !finite(c.ClipNorm):
+		return fmt.Errorf("clip norm %g must be >= 0 (0: off) and finite", c.ClipNorm)
+	case !(c.EMADecay >= 0 && c.EMADecay < 1):
 		return fmt.Errorf("ema decay %g outside [0, 1)", c.EMADecay)
 	}
 	return nil
+}
+
+// CheckMemory reports an error when training with c would not fit in the
+// machine's memory (see nn.Config.MemoryBytes), naming the sizes involved.
+func (c TrainConfig) CheckMemory() error {
+	m := c.Model
+	what := fmt.Sprintf("training (batch %d / grad_accum %d x length %d, vocab_size %d, hidden_dim %d, %d blocks, %d parameters)",
+		c.Batch, c.GradAccum, m.Length, m.Vocab, m.Hidden, m.Blocks, m.ParamCount())
+	return sysmem.Check(what, m.MemoryBytes(c.Batch/c.GradAccum, m.Length, true))
 }
 
 // Log10Tau returns the curriculum temperature (log10) at a step.
@@ -122,11 +144,19 @@ type Trainer struct {
 	Log    []Record // one per step
 	Train  []int32  // training token stream
 	Val    []int32  // validation token stream
+	Data   Corpus   // what Train and Val are, recorded in checkpoints
+
+	// Checkpoint is the directory of the last checkpoint Save wrote or
+	// Resume read ("" before either).
+	Checkpoint string
 }
 
 // NewTrainer initialises a model and optimiser for cfg.
 func NewTrainer(cfg TrainConfig, train, val []int32) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckMemory(); err != nil {
 		return nil, err
 	}
 	need := cfg.Model.Length + 1
@@ -147,7 +177,7 @@ func NewTrainer(cfg TrainConfig, train, val []int32) (*Trainer, error) {
 	return &Trainer{
 		Cfg: cfg, Model: m, Params: params,
 		Opt: nn.NewAdamW(params, cfg.WeightDecay), EMA: nn.NewEMA(params, cfg.EMADecay),
-		RNG: rng, Train: train, Val: val,
+		RNG: rng, Train: train, Val: val, Data: Fingerprint(train, val),
 	}, nil
 }
 
@@ -261,6 +291,3 @@ func (t *Trainer) WithEMA(fn func() error) error {
 	}
 	return err
 }
-
-// ErrStop is returned by a Run callback to end training early.
-var ErrStop = errors.New("stop")

@@ -1,10 +1,13 @@
 package duo
 
 import (
+	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/duo-go/duo/nn"
@@ -59,7 +62,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 			for part.Step < 2 {
 				part.TrainStep()
 			}
-			if err := part.Save(dir); err != nil {
+			if _, err := part.Save(dir, 0); err != nil {
 				t.Fatal(err)
 			}
 			resumed, err := Resume(dir, train, val)
@@ -91,28 +94,140 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	}
 }
 
-// A checkpoint whose files come from different steps is refused.
-func TestResumeRejectsMixedSteps(t *testing.T) {
+// A corrupted newest checkpoint is passed over: Resume takes the previous
+// complete one and says why. Files of another step are refused.
+func TestResumeSkipsCorruptCheckpoint(t *testing.T) {
 	train, val := shakespeare(t)
 	cfg := tinyConfig(ObjectiveDuo)
 	dir := t.TempDir()
 	tr, _ := NewTrainer(cfg, train, val)
 	tr.TrainStep()
-	if err := tr.Save(dir); err != nil {
+	first, err := tr.Save(dir, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	old, _ := os.ReadFile(filepath.Join(dir, trainDir, rawFile))
+	old, _ := os.ReadFile(filepath.Join(first, rawFile))
 	tr.TrainStep()
-	if err := tr.Save(dir); err != nil {
+	second, err := tr.Save(dir, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, trainDir, rawFile), old, 0o644)
-	if _, err := Resume(dir, train, val); err == nil {
-		t.Fatal("resume accepted files from different steps")
+	os.WriteFile(filepath.Join(second, rawFile), old, 0o644) // step 1's weights in step 2's checkpoint
+	ck, err := OpenCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := Resume(t.TempDir(), train, val); err == nil {
-		t.Fatal("resume of an empty directory: no error")
+	if ck.Step != 1 || ck.Dir != first || len(ck.Skipped) != 1 || !strings.Contains(ck.Skipped[0].Error(), "checksum") {
+		t.Fatalf("resumed step %d from %s, skipped %v", ck.Step, ck.Dir, ck.Skipped)
 	}
+	// Without the manifest's protection (the earlier layout), the step
+	// stamps still catch a mixture.
+	if err := os.Remove(filepath.Join(second, "manifest.json")); err != nil {
+		t.Fatal(err)
+	}
+	legacy := filepath.Join(dir, trainDir)
+	for _, f := range []string{rawFile, optimizerFile, stateFile} {
+		os.Rename(filepath.Join(second, f), filepath.Join(legacy, f))
+	}
+	os.RemoveAll(first)
+	os.RemoveAll(second)
+	if _, err := Resume(dir, train, val); err == nil || !strings.Contains(err.Error(), "interrupted save") {
+		t.Fatalf("resume of mixed steps: %v", err)
+	}
+	if _, err := Resume(t.TempDir(), train, val); err == nil || !strings.Contains(err.Error(), "no training checkpoint") {
+		t.Fatalf("resume of an empty directory: %v", err)
+	}
+}
+
+// Resuming with more steps continues the run as if it had been configured
+// that long; fixed settings and another corpus are refused.
+func TestResumeOptions(t *testing.T) {
+	train, val := shakespeare(t)
+	cfg := tinyConfig(ObjectiveDuo)
+	full, _ := NewTrainer(cfg, train, val)
+	if err := full.Run(context.Background(), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	short := cfg
+	short.Steps = 3
+	dir := t.TempDir()
+	part, _ := NewTrainer(short, train, val)
+	if err := part.Run(context.Background(), RunOptions{CheckpointDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := OpenCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := ck.Config
+	bad.Batch *= 2
+	if _, err := ck.Resume(train, val, ResumeOptions{Config: &bad}); err == nil || !strings.Contains(err.Error(), "only steps") {
+		t.Errorf("batch change on resume: %v", err)
+	}
+	if _, err := ck.Resume(val, val, ResumeOptions{}); err == nil || !strings.Contains(err.Error(), "not the one the run was trained on") {
+		t.Errorf("another corpus: %v", err)
+	}
+	if _, err := ck.Resume(val, val, ResumeOptions{Force: true}); err != nil {
+		t.Errorf("another corpus with Force: %v", err)
+	}
+	longer := ck.Config
+	longer.Steps = 2
+	if _, err := ck.Resume(train, val, ResumeOptions{Config: &longer}); err == nil {
+		t.Error("steps below the checkpoint's step accepted")
+	}
+	longer.Steps = cfg.Steps
+	resumed, err := ck.Resume(train, val, ResumeOptions{Config: &longer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resumed.Run(context.Background(), RunOptions{CheckpointDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range full.Log {
+		if got := resumed.Log[i]; got.Loss != r.Loss {
+			t.Errorf("step %d: extended run's loss %v, uninterrupted %v", r.Step, got.Loss, r.Loss)
+		}
+	}
+	for i, p := range full.Params {
+		if !slices.Equal(p.Value.Data(), resumed.Params[i].Value.Data()) {
+			t.Fatalf("%s differs after the extended run", p.Name)
+		}
+	}
+}
+
+// A cancelled context stops Run after the step under way, with a
+// checkpoint of that step.
+func TestRunCancelled(t *testing.T) {
+	train, val := shakespeare(t)
+	cfg := tinyConfig(ObjectiveUDLM)
+	cfg.CurriculumSteps = 0
+	tr, _ := NewTrainer(cfg, train, val)
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	err := tr.Run(ctx, RunOptions{CheckpointDir: dir, Progress: func(p Progress) {
+		if p.Step == 2 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) || tr.Step != 2 {
+		t.Fatalf("Run: %v at step %d", err, tr.Step)
+	}
+	if ck, err := OpenCheckpoint(dir); err != nil || ck.Step != 2 {
+		t.Fatalf("checkpoint: %v", err)
+	}
+}
+
+// A second writer of a run directory is refused while the first holds it.
+func TestLockRun(t *testing.T) {
+	dir := t.TempDir()
+	l, err := LockRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LockRun(dir); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second LockRun: %v", err)
+	}
+	l.Release()
 }
 
 // A denoiser that always predicts token 7 must produce only 7s, whatever

@@ -57,6 +57,9 @@ func LoadParams(f *safetensors.File, prefix string, params []Param, ignore ...st
 		if err := t.DecodeFloat32(p.Value.Data()); err != nil {
 			return err
 		}
+		if i, bad := firstNonFinite(p.Value.Data()); bad {
+			return fmt.Errorf("tensor %q holds a non-finite value (%v at index %d)", name, p.Value.Data()[i], i)
+		}
 		f.DontNeed(t) // a mapped file's pages need not stay resident
 	}
 	skip := make(map[string]bool, len(ignore))
@@ -71,25 +74,35 @@ func LoadParams(f *safetensors.File, prefix string, params []Param, ignore ...st
 	return nil
 }
 
-// SaveDiT writes a checkpoint directory: config.json (the model's Config
-// plus the extra fields given) and model.safetensors with the reference
-// parameter names and the given metadata. Both files are written atomically.
-func SaveDiT(dir string, m *DiT, extra map[string]any, meta map[string]string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
+// ConfigJSON returns the config.json of m: its Config under the authors'
+// field names plus the extra fields given.
+func ConfigJSON(m *DiT, extra map[string]any) ([]byte, error) {
 	fields := map[string]any{}
 	raw, err := json.Marshal(m.Config)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := json.Unmarshal(raw, &fields); err != nil {
-		return err
+		return nil, err
 	}
 	for k, v := range extra {
 		fields[k] = v
 	}
 	cfg, err := json.MarshalIndent(fields, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(cfg, '\n'), nil
+}
+
+// SaveDiT writes a checkpoint directory: config.json (see ConfigJSON) and
+// model.safetensors with the reference parameter names and the given
+// metadata. Both files are written atomically.
+func SaveDiT(dir string, m *DiT, extra map[string]any, meta map[string]string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	cfg, err := ConfigJSON(m, extra)
 	if err != nil {
 		return err
 	}
@@ -100,7 +113,7 @@ func SaveDiT(dir string, m *DiT, extra map[string]any, meta map[string]string) e
 	if err := WriteParams(filepath.Join(dir, ModelFile), "", m.Params(), meta); err != nil {
 		return err
 	}
-	return atomicfile.WriteBytes(filepath.Join(dir, ConfigFile), append(cfg, '\n'))
+	return atomicfile.WriteBytes(filepath.Join(dir, ConfigFile), cfg)
 }
 
 // ReadConfig reads and validates a checkpoint directory's config.json (see
@@ -141,4 +154,14 @@ func LoadDiT(dir string) (*DiT, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
+}
+
+// firstNonFinite returns the index of the first NaN or infinity in x.
+func firstNonFinite(x []float32) (int, bool) {
+	for i, v := range x {
+		if v-v != 0 { // NaN and ±Inf only
+			return i, true
+		}
+	}
+	return 0, false
 }

@@ -25,9 +25,17 @@ type Config struct {
 // timeFeatures is the width of the sinusoidal sigma features.
 const timeFeatures = 256
 
-// Validate reports the first inconsistent field.
+// Validate reports the first inconsistent or implausibly large field.
 func (c Config) Validate() error {
 	switch {
+	case c.Vocab > maxDim || c.Hidden > maxDim || c.Cond > maxDim || c.Heads > maxDim:
+		return fmt.Errorf("vocab_size %d, hidden_dim %d, cond_dim %d, n_heads %d: implausibly large (limit %d)", c.Vocab, c.Hidden, c.Cond, c.Heads, maxDim)
+	case c.Length > maxLength:
+		return fmt.Errorf("model_length %d is implausibly large (limit %d)", c.Length, maxLength)
+	case c.Blocks > maxBlocks:
+		return fmt.Errorf("n_blocks %d is implausibly large (limit %d)", c.Blocks, maxBlocks)
+	case c.MLPRatio > maxMLPRatio:
+		return fmt.Errorf("mlp_ratio %d is implausibly large (limit %d)", c.MLPRatio, maxMLPRatio)
 	case c.Vocab < 2:
 		return fmt.Errorf("vocab_size %d: need at least 2", c.Vocab)
 	case c.Length < 1:
@@ -42,7 +50,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("n_blocks %d: need at least 1", c.Blocks)
 	case c.MLPRatio < 1:
 		return fmt.Errorf("mlp_ratio %d: need at least 1", c.MLPRatio)
-	case c.Dropout < 0 || c.Dropout >= 1:
+	case !(c.Dropout >= 0 && c.Dropout < 1): // NaN too
 		return fmt.Errorf("dropout %g outside [0, 1)", c.Dropout)
 	}
 	return nil

@@ -25,9 +25,10 @@ const (
 // Bounds that reject a nonsensical config.json before anything is
 // allocated from it.
 const (
-	maxDim    = 1 << 24 // vocab_size, hidden_dim, cond_dim
-	maxLength = 1 << 20 // model_length (the rotary table is L x d)
-	maxBlocks = 1 << 12
+	maxDim      = 1 << 24 // vocab_size, hidden_dim, cond_dim
+	maxLength   = 1 << 20 // model_length (the rotary table is L x d)
+	maxBlocks   = 1 << 12
+	maxMLPRatio = 64
 )
 
 // ParseConfig decodes and validates a config.json, ours or the authors'
@@ -75,7 +76,7 @@ func ParseConfig(raw []byte, name string) (Config, error) {
 		{"cond_dim", f.Cond, &cfg.Cond, maxDim},
 		{"n_blocks", f.Blocks, &cfg.Blocks, maxBlocks},
 		{"n_heads", f.Heads, &cfg.Heads, maxDim},
-		{"mlp_ratio", f.MLPRatio, &cfg.MLPRatio, 64},
+		{"mlp_ratio", f.MLPRatio, &cfg.MLPRatio, maxMLPRatio},
 	}
 	for _, r := range required {
 		switch {
@@ -105,9 +106,9 @@ func ParseConfig(raw []byte, name string) (Config, error) {
 	return cfg, nil
 }
 
-// paramCount returns the number of scalars a DiT of cfg has (without the
+// ParamCount returns the number of scalars a DiT of cfg has (without the
 // rotary buffer), computed without allocating it.
-func (c Config) paramCount() int64 {
+func (c Config) ParamCount() int64 {
 	K, L, D, C, R := int64(c.Vocab), int64(c.Blocks), int64(c.Hidden), int64(c.Cond), int64(c.MLPRatio)
 	n := K*D + D + K*D + K // embedding, final norm, output linear
 	block := 2*D + 3*D*D + D*D + 2*R*D*D + R*D + D
@@ -205,7 +206,7 @@ func checkSize(f *safetensors.File, cfg Config) error {
 	for _, t := range f.Tensors {
 		have += int64(t.NumElements())
 	}
-	want := cfg.paramCount()
+	want := cfg.ParamCount()
 	if want > 2*have+1<<20 {
 		return fmt.Errorf("config.json describes %d parameters but the file holds only %d values (first check vocab_size, hidden_dim, n_blocks)", want, have)
 	}

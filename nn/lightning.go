@@ -230,6 +230,9 @@ func copyTensor(p Param, t *torchckpt.Tensor, label string) error {
 	if err != nil {
 		return fmt.Errorf("tensor %s: %w", label, err)
 	}
+	if i, bad := firstNonFinite(v); bad {
+		return fmt.Errorf("tensor %s holds a non-finite value (%v at index %d)", label, v[i], i)
+	}
 	copy(p.Value.Data(), v)
 	return nil
 }
