@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/duo-go/duo/internal/sysmem"
 	"github.com/duo-go/duo/nn"
 	"github.com/duo-go/duo/tensor"
 )
@@ -23,6 +24,13 @@ type EvalResult struct {
 // scored mc times with fresh antithetic times and noise (diffusion) or once
 // (AR, exact). Dropout is off.
 func Evaluate(m *nn.DiT, objective string, stream []int32, B, batches, mc int, seed uint64) (EvalResult, error) {
+	if B < 1 {
+		return EvalResult{}, fmt.Errorf("evaluation batch %d: need at least 1", B)
+	}
+	what := fmt.Sprintf("evaluating batches of %d sequences of %d tokens (vocab_size %d, hidden_dim %d)", B, m.Length, m.Vocab, m.Hidden)
+	if err := sysmem.Check(what, m.Config.MemoryBytes(B, m.Length, false)); err != nil {
+		return EvalResult{}, err
+	}
 	L := m.Length
 	if objective == ObjectiveAR {
 		L++ // blocks carry the next-token target of their last position

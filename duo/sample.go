@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/duo-go/duo/internal/parallel"
+	"github.com/duo-go/duo/internal/sysmem"
 	"github.com/duo-go/duo/nn"
 	"github.com/duo-go/duo/tensor"
 )
@@ -45,7 +46,7 @@ func (c SampleConfig) Validate(maxLen int) error {
 		return fmt.Errorf("steps %d: need at least 1", c.Steps)
 	case c.Sampler != SamplerAncestral && c.Sampler != SamplerGreedy && c.Sampler != SamplerNone:
 		return fmt.Errorf("sampler %q: want ancestral, greedy or none", c.Sampler)
-	case c.TopP < 0 || c.TopP > 1:
+	case !(c.TopP >= 0 && c.TopP <= 1): // NaN too
 		return fmt.Errorf("top-p %g outside [0, 1]", c.TopP)
 	case c.Batch < 1:
 		return fmt.Errorf("batch %d: need at least 1", c.Batch)
@@ -53,7 +54,7 @@ func (c SampleConfig) Validate(maxLen int) error {
 		return fmt.Errorf("length %d outside [1, %d]", c.Length, maxLen)
 	case c.Repair != nil && len(c.Repair) != c.Batch*c.Length:
 		return fmt.Errorf("repair input has %d tokens, want %d x %d", len(c.Repair), c.Batch, c.Length)
-	case c.Repair != nil && (c.From <= 0 || c.From > 1):
+	case c.Repair != nil && !(c.From > 0 && c.From <= 1):
 		return fmt.Errorf("repair start time %g outside (0, 1]", c.From)
 	}
 	return nil
@@ -72,6 +73,10 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 		return nil, err
 	}
 	B, L, K := cfg.Batch, cfg.Length, m.Vocab
+	what := fmt.Sprintf("sampling %d sequences of %d tokens (vocab_size %d, hidden_dim %d, %d blocks)", B, L, K, m.Hidden, m.Config.Blocks)
+	if err := sysmem.Check(what, m.Config.MemoryBytes(B, L, false)); err != nil {
+		return nil, err
+	}
 	rng := tensor.NewRNG(cfg.Seed)
 	sched := LogLinear{}
 	const tMin = 1e-5

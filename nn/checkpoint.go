@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/duo-go/duo/internal/atomicfile"
 	"github.com/duo-go/duo/internal/safetensors"
@@ -31,10 +32,11 @@ func Tensors(prefix string, params []Param) []safetensors.Tensor {
 // WriteParams atomically writes params (under prefix+name) to a safetensors
 // file with the given metadata.
 func WriteParams(path, prefix string, params []Param, meta map[string]string) error {
-	if err := safetensors.WriteFile(path, Tensors(prefix, params), meta); err != nil {
+	err := safetensors.WriteFile(path, Tensors(prefix, params), meta)
+	if err != nil && !strings.Contains(err.Error(), path) {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return nil
+	return err
 }
 
 // LoadParams copies the tensors named prefix+name from f into params,

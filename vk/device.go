@@ -155,7 +155,7 @@ func Open(index int) (*Device, error) {
 		return nil, err
 	}
 	if index < 0 || index >= len(devs) {
-		return nil, fmt.Errorf("%w: device index %d, but there are %d devices", ErrNoDevice, index, len(devs))
+		return nil, fmt.Errorf("%w: device index %d, but there are %d devices (%s)", ErrNoDevice, index, len(devs), listNames(devs))
 	}
 	if !devs[index].Suitable {
 		return nil, fmt.Errorf("%w: %v: %s", ErrNoDevice, devs[index], devs[index].Reason)

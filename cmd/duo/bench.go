@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,14 +16,20 @@ import (
 	"github.com/duo-go/duo/internal/gemm"
 	"github.com/duo-go/duo/internal/gemmref"
 	"github.com/duo-go/duo/internal/parallel"
+	"github.com/duo-go/duo/internal/sysmem"
 	"github.com/duo-go/duo/nn"
 	"github.com/duo-go/duo/tensor"
 	"github.com/duo-go/duo/vk"
 )
 
 func runBench(args []string, stdout, stderr io.Writer) error {
+	const usage = "Usage: duo bench gemm|train [flags]  (duo bench gemm -h, duo bench train -h for the flags)"
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprintln(stderr, usage)
+		return flag.ErrHelp
+	}
 	if len(args) == 0 || (args[0] != "gemm" && args[0] != "train") {
-		fmt.Fprintln(stderr, "Usage: duo bench gemm|train [flags]  (duo bench gemm -h for the flags)")
+		fmt.Fprintln(stderr, usage)
 		return errors.New("want a benchmark: gemm or train")
 	}
 	if args[0] == "gemm" {
@@ -164,6 +171,17 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	err := checkFlags(fs,
+		check{"steps", *steps >= 1, "at least 1"},
+		check{"hidden", *hidden >= 1, "at least 1"},
+		check{"blocks", *blocks >= 1, "at least 1"},
+		check{"heads", *heads >= 1, "at least 1"},
+		check{"length", *length >= 1, "at least 1"},
+		check{"batch", *batch >= 1, "at least 1"},
+	)
+	if err != nil {
+		return err
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -192,6 +210,12 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 		return errors.New("--profile times Vulkan kernels: it needs --device vulkan (on the CPU, --cpuprofile)")
 	}
 	cfg := nn.Config{Vocab: 256, Length: *length, Hidden: *hidden, Cond: 128, Blocks: *blocks, Heads: *heads, MLPRatio: 4}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := sysmem.Check(fmt.Sprintf("bench train (--batch %d, --length %d, --hidden %d, --blocks %d)", *batch, *length, *hidden, *blocks), cfg.MemoryBytes(*batch, *length, true)); err != nil {
+		return err
+	}
 	prev := parallel.Threads()
 	defer parallel.SetThreads(prev)
 	for _, t := range threads {

@@ -109,6 +109,8 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--objective %s: the model is causal (AR)", obj)
 		}
 		obj = duo.ObjectiveAR
+	} else if obj == duo.ObjectiveAR {
+		return fmt.Errorf("--objective ar: the model is not causal (a diffusion denoiser); want duo or udlm")
 	}
 	if obj != duo.ObjectiveDuo && obj != duo.ObjectiveUDLM && obj != duo.ObjectiveAR {
 		return fmt.Errorf("--objective %q: want duo, udlm or ar", obj)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os/exec"
@@ -30,13 +29,25 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	f.parsed(fs)
+	if err := checkFlags(fs, check{"time", *budget > 0, "a positive duration"}, check{"steps", f.steps >= 0, ">= 0 (0: from --time)"}); err != nil {
+		return err
+	}
+	steps := f.steps
+	f.steps = max(f.steps, 1) // 0 is valid here: steps from --time
+	err := f.validate(fs)
+	f.steps = steps
+	if err != nil {
+		return err
+	}
 	release, err := useDevice(*device, stderr)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if f.out == "runs/duo" {
+	if !f.set["out"] {
 		f.out = "runs/demo"
+		f.force = !f.resume // the demo replaces its own earlier run
 	}
 	if f.data == "" {
 		root := goroot()
@@ -46,19 +57,17 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "demo: training on the Go standard library source in %s (use --data for another corpus)\n", f.data)
 	}
-	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	// A run of minutes, not days (each choice measured by 800-step runs on
 	// the Go source, see the README): a larger step than the paper's 3e-4,
 	// more and smaller batches, no dropout (not even one epoch is seen), and
 	// the curriculum for three quarters of the steps.
-	if !set["lr"] {
+	if !f.set["lr"] {
 		f.lr = 1e-3
 	}
-	if !set["batch"] {
+	if !f.set["batch"] {
 		f.batch = 8
 	}
-	if !set["dropout"] {
+	if !f.set["dropout"] {
 		f.dropout = 0
 	}
 	if f.steps == 0 {
@@ -77,7 +86,9 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if f.evalEvery == 0 {
 		f.evalEvery = max(1, f.steps/10)
 	}
-	t, err := train(&f, stdout, stderr)
+	ctx, stop := interruptible(stderr)
+	defer stop()
+	t, err := train(ctx, &f, stdout, stderr)
 	if err != nil {
 		return err
 	}

@@ -29,31 +29,40 @@ func deviceFlag(fs *flag.FlagSet) *string { return fs.String("device", "auto", d
 
 // useDevice makes the device named by spec (see deviceUsage) the one that
 // package tensor runs on, and prints one line to w saying which device is
-// used, or why the CPU is used instead. When Vulkan cannot be used (built
-// without cgo, no loader, no driver, no suitable device) it falls back to
-// the CPU; "auto" also passes over CPU implementations of Vulkan (lavapipe),
-// which are slower than the engine's own CPU kernels, unless DUO_VK_DEVICE
-// names one. The returned function releases the device; call it when the
-// command is done.
+// used, or why the CPU is used instead. Only "auto" falls back to the CPU
+// (when Vulkan cannot be used: built without cgo, no loader, no driver, no
+// suitable device), and it also passes over CPU implementations of Vulkan
+// (lavapipe), which are slower than the engine's own CPU kernels, unless
+// DUO_VK_DEVICE names one. A device asked for by name ("vulkan",
+// "vulkan:N", or DUO_VK_DEVICE) that cannot be opened is an error saying
+// which devices there are. The returned function releases the device; call
+// it when the command is done.
 func useDevice(spec string, w io.Writer) (release func(), err error) {
 	cpu := func(why string) (func(), error) {
 		tensor.SetBackend(nil)
 		fmt.Fprintf(w, "device: CPU, %d threads%s\n", parallel.Threads(), why)
 		return func() {}, nil
 	}
+	env := os.Getenv("DUO_VK_DEVICE")
 	var d *vk.Device
 	switch {
 	case spec == "cpu":
 		return cpu("")
 	case spec == "auto":
 		info, err := vk.DefaultDevice()
+		if err != nil && env != "" && !vk.Unavailable(err) {
+			return nil, fmt.Errorf("DUO_VK_DEVICE=%s: %w", env, err)
+		}
 		if err != nil {
 			return cpu(fmt.Sprintf(" (%v)", err))
 		}
-		if info.Type == "cpu" && os.Getenv("DUO_VK_DEVICE") == "" {
+		if info.Type == "cpu" && env == "" {
 			return cpu(fmt.Sprintf(" (the only Vulkan device, %s, is a CPU implementation; --device vulkan uses it)", info.Name))
 		}
 		if d, err = vk.OpenDefault(); err != nil {
+			if env != "" {
+				return nil, fmt.Errorf("DUO_VK_DEVICE=%s: %w", env, err)
+			}
 			return cpu(fmt.Sprintf(" (%v)", err))
 		}
 	case spec == "vulkan" || strings.HasPrefix(spec, "vulkan:"):
@@ -67,10 +76,7 @@ func useDevice(spec string, w io.Writer) (release func(), err error) {
 			d, err = vk.OpenDefault()
 		}
 		if err != nil {
-			if vk.Unavailable(err) {
-				return cpu(fmt.Sprintf(" (%v)", err))
-			}
-			return nil, err
+			return nil, fmt.Errorf("--device %s: %w (--device cpu or auto run on the CPU)", spec, err)
 		}
 	default:
 		return nil, fmt.Errorf("--device %q: want cpu, vulkan, vulkan:N or auto", spec)
@@ -132,17 +138,21 @@ func runDevices(args []string, stdout, stderr io.Writer) error {
 
 // execFlags are the --threads and --device flags of the inference commands.
 type execFlags struct {
+	fs      *flag.FlagSet
 	threads *int
 	device  *string
 }
 
 // addExecFlags registers --threads and --device on fs.
 func addExecFlags(fs *flag.FlagSet) execFlags {
-	return execFlags{threads: fs.Int("threads", 0, "CPU threads (0: all cores, or DUO_THREADS)"), device: deviceFlag(fs)}
+	return execFlags{fs: fs, threads: fs.Int("threads", 0, "CPU threads (0: all cores, or DUO_THREADS)"), device: deviceFlag(fs)}
 }
 
 // start applies --threads and opens the --device; call release when done.
 func (e execFlags) start(stderr io.Writer) (release func(), err error) {
+	if err := checkFlags(e.fs, threadsCheck(*e.threads)); err != nil {
+		return nil, err
+	}
 	if *e.threads > 0 {
 		parallel.SetThreads(*e.threads)
 	}

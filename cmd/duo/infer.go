@@ -63,6 +63,15 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	err := checkFlags(fs,
+		check{"steps", cfg.Steps >= 1, "at least 1"},
+		check{"top-p", cfg.TopP > 0 && cfg.TopP <= 1, "a mass in (0, 1] (1: off)"},
+		check{"n", cfg.Batch >= 1, "at least 1"},
+		check{"length", cfg.Length >= 0, ">= 0 (0: the model's length)"},
+	)
+	if err != nil {
+		return err
+	}
 	release, err := exec.start(stderr)
 	if err != nil {
 		return err
@@ -114,6 +123,15 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	err := checkFlags(fs,
+		check{"batch", *batch >= 1, "at least 1"},
+		check{"batches", *batches >= 0, ">= 0 (0: all)"},
+		check{"mc", *mc >= 1, "at least 1"},
+		check{"max-bytes", corpus.maxBytes >= 0, ">= 0 (0: all)"},
+	)
+	if err != nil {
+		return err
+	}
 	release, err := exec.start(stderr)
 	if err != nil {
 		return err
@@ -163,6 +181,13 @@ func runDenoise(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	err := checkFlags(fs,
+		check{"sigma", *sigma >= 0 && finite(*sigma), "a finite noise level >= 0"},
+		check{"top", *top >= 1, "at least 1"},
+	)
+	if err != nil {
+		return err
+	}
 	release, err := exec.start(stderr)
 	if err != nil {
 		return err
@@ -176,9 +201,9 @@ func runDenoise(args []string, stdout, stderr io.Writer) error {
 	switch {
 	case *idsFlag != "":
 		for _, s := range strings.Split(*idsFlag, ",") {
-			v, err := strconv.Atoi(strings.TrimSpace(s))
-			if err != nil {
-				return fmt.Errorf("--ids: %q is not an integer", s)
+			v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 32)
+			if err != nil || v < 0 || int(v) >= m.Vocab {
+				return fmt.Errorf("--ids: %q is not a token id in [0, %d)", s, m.Vocab)
 			}
 			ids = append(ids, int32(v))
 		}
@@ -186,9 +211,6 @@ func runDenoise(args []string, stdout, stderr io.Writer) error {
 		ids = t.Encode(*text)
 	default:
 		return errors.New("--ids or --text is required")
-	}
-	if math.IsNaN(*sigma) || *sigma < 0 {
-		return fmt.Errorf("--sigma %g must be >= 0", *sigma)
 	}
 	logits, err := m.Forward(nil, nn.Input{Batch: 1, IDs: ids, Sigma: []float32{float32(*sigma)}})
 	if err != nil {

@@ -53,10 +53,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
-	if err := cmd.run(args[1:], stdout, stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	err := checkThreadsEnv()
+	if err == nil {
+		err = cmd.run(args[1:], stdout, stderr)
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errInterrupted):
+		fmt.Fprintf(stderr, "duo %s: %v\n", args[0], err)
+		return 130
+	default:
 		fmt.Fprintf(stderr, "duo %s: %v\n", args[0], err)
 		return 1
 	}

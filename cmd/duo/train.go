@@ -1,16 +1,22 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/duo-go/duo/duo"
+	"github.com/duo-go/duo/internal/atomicfile"
 	"github.com/duo-go/duo/internal/data"
 	"github.com/duo-go/duo/internal/parallel"
 	"github.com/duo-go/duo/internal/tokenizer"
@@ -59,8 +65,9 @@ type trainFlags struct {
 	tauStartStep, tauEndStep                int
 	evalEvery, evalBatches, ckptEvery       int
 	seed                                    uint64
-	threads                                 int
-	resume                                  bool
+	threads, keep                           int
+	resume, force                           bool
+	set                                     map[string]bool // the flags given on the command line
 }
 
 func (f *trainFlags) register(fs *flag.FlagSet, steps int, model string) {
@@ -96,7 +103,50 @@ func (f *trainFlags) register(fs *flag.FlagSet, steps int, model string) {
 	fs.IntVar(&f.ckptEvery, "checkpoint-every", 0, "steps between checkpoints (0: 10 per run)")
 	fs.Uint64Var(&f.seed, "seed", 1, "random seed")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0: all cores, or DUO_THREADS)")
-	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out from its last checkpoint")
+	fs.IntVar(&f.keep, "keep", duo.DefaultKeep, "complete checkpoints kept in --out/train (the newest; at least 1)")
+	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out from its newest complete checkpoint (--steps, --lr, --curriculum-steps, --eval-every and --eval-batches may change)")
+	fs.BoolVar(&f.force, "force", false, "start a new run in an --out that holds one (its checkpoints are removed); with --resume, accept a corpus other than the run's")
+}
+
+// parsed records which flags were given; call it after fs.Parse.
+func (f *trainFlags) parsed(fs *flag.FlagSet) {
+	f.set = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+}
+
+// validate checks every numeric flag, naming the first bad one.
+func (f *trainFlags) validate(fs *flag.FlagSet) error {
+	_, preset := presets[f.model]
+	return checkFlags(fs,
+		check{"model", preset, "micro, mini, tiny or small"},
+		check{"steps", f.steps >= 1, "at least 1"},
+		check{"length", f.length >= 1, "at least 1"},
+		check{"hidden", f.hidden >= 0, ">= 0 (0: from --model)"},
+		check{"blocks", f.blocks >= 0, ">= 0 (0: from --model)"},
+		check{"heads", f.heads >= 0, ">= 0 (0: from --model)"},
+		check{"cond", f.cond >= 0, ">= 0 (0: from --model)"},
+		check{"dropout", f.dropout >= 0 && f.dropout < 1, "a probability in [0, 1)"},
+		check{"curriculum-steps", f.curriculum >= -1, ">= 0 (-1: half of --steps)"},
+		check{"batch", f.batch >= 1, "at least 1"},
+		check{"grad-accum", f.accum >= 1 && f.batch%f.accum == 0, "at least 1 and a divisor of --batch"},
+		check{"lr", f.lr > 0 && finite(f.lr), "a positive finite number"},
+		check{"warmup", f.warmup >= -1, ">= 0 (-1: 10% of --steps)"},
+		check{"weight-decay", f.wd >= 0 && finite(f.wd), "a finite number >= 0"},
+		check{"clip", f.clip >= 0 && finite(f.clip), "a finite number >= 0 (0: off)"},
+		check{"ema", f.ema >= 0 && f.ema < 1, "a decay in [0, 1)"},
+		check{"gamma-min", finite(f.gammaMin), "a finite number"},
+		check{"gamma-max", finite(f.gammaMax) && f.gammaMax > f.gammaMin, "a finite number above --gamma-min"},
+		check{"log10-tau", finite(f.tauStart), "a finite number"},
+		check{"log10-tau-end", finite(f.tauEnd), "a finite number"},
+		check{"tau-start-step", f.tauStartStep >= 0, ">= 0"},
+		check{"tau-end-step", f.tauEndStep >= 0, ">= 0"},
+		check{"eval-every", f.evalEvery >= 0, ">= 0 (0: 10 per run)"},
+		check{"eval-batches", f.evalBatches >= 1, "at least 1"},
+		check{"checkpoint-every", f.ckptEvery >= 0, ">= 0 (0: 10 per run)"},
+		check{"keep", f.keep >= 1, "at least 1"},
+		check{"max-bytes", f.maxBytes >= 0, ">= 0 (0: all)"},
+		threadsCheck(f.threads),
+	)
 }
 
 // config builds the training configuration for a corpus of vocabulary K.
@@ -172,66 +222,240 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	f.parsed(fs)
+	if err := f.validate(fs); err != nil {
+		return err
+	}
 	release, err := useDevice(*device, stderr)
 	if err != nil {
 		return err
 	}
 	defer release()
-	_, err = train(&f, stdout, stderr)
+	ctx, stop := interruptible(stderr)
+	defer stop()
+	_, err = train(ctx, &f, stdout, stderr)
 	return err
+}
+
+// interruptible returns a context cancelled by the first SIGINT or SIGTERM
+// (training then stops after the step under way and saves); a second one
+// exits at once, which leaves the newest complete checkpoint as it is.
+func interruptible(stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			fmt.Fprintf(stderr, "\n%v: stopping after this step and saving a checkpoint (again to exit at once)\n", sig)
+			cancel(fmt.Errorf("%w by %v", errInterrupted, sig))
+		case <-done:
+			return
+		}
+		select {
+		case sig := <-ch:
+			fmt.Fprintf(stderr, "\n%v: exiting now; the newest complete checkpoint is kept\n", sig)
+			os.Exit(130)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		close(done)
+		cancel(nil)
+	}
 }
 
 // train runs (or resumes) a training run as the flags say and returns the
 // trainer at the end.
-func train(f *trainFlags, stdout, stderr io.Writer) (*duo.Trainer, error) {
+func train(ctx context.Context, f *trainFlags, stdout, stderr io.Writer) (*duo.Trainer, error) {
 	if f.threads > 0 {
 		parallel.SetThreads(f.threads)
 	}
-	corpus, _, err := f.loadCorpus(stderr)
+	existed := dirExists(f.out)
+	lock, err := duo.LockRun(f.out)
 	if err != nil {
 		return nil, err
 	}
-	var t *duo.Trainer
-	if f.resume {
-		if t, err = duo.Resume(f.out, corpus.Train, corpus.Val); err != nil {
-			return nil, err
+	defer lock.Release()
+	t, err := start(f, stderr)
+	if err != nil {
+		if !existed {
+			os.RemoveAll(f.out) // nothing but the lock file was written
 		}
-		fmt.Fprintf(stderr, "resuming %s at step %d of %d\n", f.out, t.Step, t.Cfg.Steps)
-	} else {
-		cfg, err := f.config(corpus.Vocab)
-		if err != nil {
-			return nil, err
-		}
-		if t, err = duo.NewTrainer(cfg, corpus.Train, corpus.Val); err != nil {
-			return nil, err
-		}
-		if err := os.MkdirAll(f.out, 0o755); err != nil {
-			return nil, err
-		}
-		if cfg.Tokenizer == "bpe" {
-			if err := copyTokenizer(f.tok, f.out); err != nil {
-				return nil, err
-			}
-		}
+		return nil, err
 	}
 	c := t.Cfg
-	fmt.Fprintf(stderr, "model: %s DiT, %d params (D=%d, %d blocks, %d heads, L=%d, K=%d), objective %s, %d threads\n",
-		f.model, t.Model.NumParams(), c.Model.Hidden, c.Model.Blocks, c.Model.Heads, c.Model.Length, c.Model.Vocab, c.Objective, parallel.Threads())
 	every := f.ckptEvery
 	if every == 0 {
 		every = max(1, c.Steps/10)
 	}
+	warm := "no warm-up"
+	if c.Warmup > 0 {
+		warm = fmt.Sprintf("warm-up %d", c.Warmup)
+	}
+	fmt.Fprintf(stderr, "model: %d params (D=%d, %d blocks, %d heads, C=%d, L=%d, K=%d, dropout %g), objective %s\n",
+		t.Model.NumParams(), c.Model.Hidden, c.Model.Blocks, c.Model.Heads, c.Model.Cond, c.Model.Length, c.Model.Vocab, c.Model.Dropout, c.Objective)
+	fmt.Fprintf(stderr, "run: steps %d (curriculum %d), batch %d (grad-accum %d), lr %g (%s), weight decay %g, clip %g, ema %g, seed %d, %d threads\n",
+		c.Steps, c.CurriculumSteps, c.Batch, c.GradAccum, c.LR, warm, c.WeightDecay, c.ClipNorm, c.EMADecay, c.Seed, parallel.Threads())
+	fmt.Fprintf(stderr, "checkpoints: every %d steps into %s, the newest %d kept\n", every, filepath.Join(f.out, "train"), f.keep)
 	status := newStatus(stderr)
-	err = t.Run(duo.RunOptions{CheckpointDir: f.out, CheckpointEvery: every, Progress: status.update})
+	err = t.Run(ctx, duo.RunOptions{CheckpointDir: f.out, CheckpointEvery: every, Keep: f.keep, Progress: status.update})
 	status.done()
+	if errors.Is(err, errInterrupted) {
+		fmt.Fprintf(stderr, "stopped at step %d of %d; checkpoint %s\nresume with: duo train --resume --out %s --data %s\n",
+			t.Step, c.Steps, t.Checkpoint, f.out, f.data)
+	}
 	if err != nil {
 		return t, err
 	}
 	if err := writeLossPlot(t, filepath.Join(f.out, "loss.png")); err != nil {
 		return t, err
 	}
-	fmt.Fprintf(stderr, "checkpoint, log and loss.png written to %s\n", f.out)
+	fmt.Fprintf(stderr, "checkpoint %s, log and loss.png written to %s\n", t.Checkpoint, f.out)
 	return t, nil
+}
+
+// start builds the trainer: a fresh one, or the run in --out resumed.
+func start(f *trainFlags, stderr io.Writer) (*duo.Trainer, error) {
+	if !f.resume {
+		if duo.HasRun(f.out) {
+			if !f.force {
+				return nil, fmt.Errorf("%s holds a training run; --resume continues it, --force starts over (removing its checkpoints)", f.out)
+			}
+			fmt.Fprintf(stderr, "--force: removing the checkpoints of the run in %s\n", f.out)
+			for _, name := range []string{"train", nn.ModelFile, nn.ConfigFile, "loss.png"} {
+				if err := os.RemoveAll(filepath.Join(f.out, name)); err != nil {
+					return nil, err
+				}
+			}
+		}
+		corpus, _, err := f.loadCorpus(stderr)
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := f.config(corpus.Vocab)
+		if err != nil {
+			return nil, err
+		}
+		t, err := duo.NewTrainer(cfg, corpus.Train, corpus.Val)
+		if err != nil {
+			return nil, err
+		}
+		t.Data.Source = corpus.Source
+		if cfg.Tokenizer == "bpe" {
+			if err := copyTokenizer(f.tok, f.out); err != nil {
+				return nil, err
+			}
+		}
+		return t, nil
+	}
+	ck, err := duo.OpenCheckpoint(f.out)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ck.Skipped {
+		fmt.Fprintf(stderr, "passing over an incomplete checkpoint: %v\n", e)
+	}
+	if !f.set["tokenizer"] && ck.Config.Tokenizer == "bpe" {
+		f.tok = f.out // the run's own copy of its tokenizer
+	}
+	corpus, _, err := f.loadCorpus(stderr)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := f.resumeConfig(ck.Config, corpus.Vocab)
+	if err != nil {
+		return nil, err
+	}
+	t, err := ck.Resume(corpus.Train, corpus.Val, duo.ResumeOptions{Config: &cfg, Force: f.force})
+	if err != nil {
+		return nil, err
+	}
+	if f.force {
+		t.Data.Source = corpus.Source
+	}
+	fmt.Fprintf(stderr, "resuming from %s at step %d of %d\n", ck.Dir, t.Step, t.Cfg.Steps)
+	return t, nil
+}
+
+// resumeFlags are the training flags that name fields of the saved
+// configuration, and whether --resume applies them (else they must agree
+// with the run).
+var resumeFlags = map[string]struct {
+	apply  bool
+	fields func(c *duo.TrainConfig) []any
+}{
+	"steps":            {true, func(c *duo.TrainConfig) []any { return []any{&c.Steps} }},
+	"lr":               {true, func(c *duo.TrainConfig) []any { return []any{&c.LR} }},
+	"curriculum-steps": {true, func(c *duo.TrainConfig) []any { return []any{&c.CurriculumSteps} }},
+	"eval-every":       {true, func(c *duo.TrainConfig) []any { return []any{&c.EvalEvery} }},
+	"eval-batches":     {true, func(c *duo.TrainConfig) []any { return []any{&c.EvalBatches} }},
+	"model": {false, func(c *duo.TrainConfig) []any {
+		return []any{&c.Model.Hidden, &c.Model.Blocks, &c.Model.Heads, &c.Model.Cond}
+	}},
+	"length":         {false, func(c *duo.TrainConfig) []any { return []any{&c.Model.Length} }},
+	"hidden":         {false, func(c *duo.TrainConfig) []any { return []any{&c.Model.Hidden} }},
+	"blocks":         {false, func(c *duo.TrainConfig) []any { return []any{&c.Model.Blocks} }},
+	"heads":          {false, func(c *duo.TrainConfig) []any { return []any{&c.Model.Heads} }},
+	"cond":           {false, func(c *duo.TrainConfig) []any { return []any{&c.Model.Cond} }},
+	"dropout":        {false, func(c *duo.TrainConfig) []any { return []any{&c.Model.Dropout} }},
+	"objective":      {false, func(c *duo.TrainConfig) []any { return []any{&c.Objective} }},
+	"tokenizer":      {false, func(c *duo.TrainConfig) []any { return []any{&c.Tokenizer} }},
+	"batch":          {false, func(c *duo.TrainConfig) []any { return []any{&c.Batch} }},
+	"grad-accum":     {false, func(c *duo.TrainConfig) []any { return []any{&c.GradAccum} }},
+	"warmup":         {false, func(c *duo.TrainConfig) []any { return []any{&c.Warmup} }},
+	"weight-decay":   {false, func(c *duo.TrainConfig) []any { return []any{&c.WeightDecay} }},
+	"clip":           {false, func(c *duo.TrainConfig) []any { return []any{&c.ClipNorm} }},
+	"ema":            {false, func(c *duo.TrainConfig) []any { return []any{&c.EMADecay} }},
+	"gamma-min":      {false, func(c *duo.TrainConfig) []any { return []any{&c.GammaMin} }},
+	"gamma-max":      {false, func(c *duo.TrainConfig) []any { return []any{&c.GammaMax} }},
+	"log10-tau":      {false, func(c *duo.TrainConfig) []any { return []any{&c.Log10TauStart} }},
+	"log10-tau-end":  {false, func(c *duo.TrainConfig) []any { return []any{&c.Log10TauEnd} }},
+	"tau-start-step": {false, func(c *duo.TrainConfig) []any { return []any{&c.TauStartStep} }},
+	"tau-end-step":   {false, func(c *duo.TrainConfig) []any { return []any{&c.TauEndStep} }},
+	"seed":           {false, func(c *duo.TrainConfig) []any { return []any{&c.Seed} }},
+}
+
+// resumeConfig applies the flags given with --resume to the run's saved
+// configuration: those resumeFlags applies take effect, the others must
+// agree with the run, and the error names the first that does not.
+func (f *trainFlags) resumeConfig(saved duo.TrainConfig, vocab int) (duo.TrainConfig, error) {
+	// Only the flags given matter: the configuration built from all of
+	// them need not validate (the error would be about defaults).
+	asked, _ := f.config(vocab)
+	cfg := saved
+	names := make([]string, 0, len(f.set))
+	for name := range f.set {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		rf, ok := resumeFlags[name]
+		if !ok {
+			continue
+		}
+		dst, src := rf.fields(&cfg), rf.fields(&asked)
+		for i := range dst {
+			d, s := reflect.ValueOf(dst[i]).Elem(), reflect.ValueOf(src[i]).Elem()
+			switch {
+			case rf.apply:
+				d.Set(s)
+			case !d.Equal(s):
+				return saved, fmt.Errorf("--%s cannot change on --resume: the run in %s has %v, the flag asks for %v (start a new run to change it)", name, f.out, d.Interface(), s.Interface())
+			}
+		}
+	}
+	if cfg.Steps < 1 {
+		return saved, fmt.Errorf("--steps %d: want at least 1", cfg.Steps)
+	}
+	return cfg, cfg.Validate()
+}
+
+func dirExists(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 // copyTokenizer copies the BPE files of dir (or a tokenizer.json file) next
@@ -251,7 +475,7 @@ func copyTokenizer(spec, out string) error {
 		if filepath.Ext(spec) == ".json" && name == filepath.Base(spec) {
 			dst = "tokenizer.json"
 		}
-		if err := os.WriteFile(filepath.Join(out, dst), b, 0o644); err != nil {
+		if err := atomicfile.WriteBytes(filepath.Join(out, dst), b); err != nil {
 			return err
 		}
 	}

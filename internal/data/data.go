@@ -152,9 +152,6 @@ func Load(path string, tok Tokenizer, opt Options) (*Corpus, error) {
 func pathErr(path string, err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		if errors.Is(pe.Err, fs.ErrNotExist) {
-			return fmt.Errorf("data: %s: no such file or directory: %w", path, pe.Err)
-		}
 		return fmt.Errorf("data: %s: %w", path, pe.Err)
 	}
 	return fmt.Errorf("data: %s: %w", path, err)

@@ -114,6 +114,10 @@ type mergeList struct {
 
 func parseMergesText(path string, data []byte) (mergeList, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if len(bytes.TrimSpace(data)) == 0 {
+		// GPT-2's file starts with a "#version" line even without merges.
+		return mergeList{}, fmt.Errorf("tokenizer: %s is empty (a truncated copy?): want a \"#version\" line and one merge per line", path)
+	}
 	if !utf8.Valid(data) {
 		return mergeList{}, fmt.Errorf("tokenizer: %s: not valid UTF-8", path)
 	}
