@@ -276,23 +276,36 @@ func OpenCheckpoint(dir string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
 	}
-	st := &ck.state
-	if err := json.Unmarshal(raw, st); err != nil {
+	if ck.state, err = parseState(raw); err != nil {
 		return nil, fmt.Errorf("resume: %s: %w", ck.files.state, err)
 	}
+	ck.Step, ck.Config, ck.Data = ck.state.Step, ck.state.Config, ck.state.Data
+	return ck, nil
+}
+
+// parseState decodes and validates a state.json: the configuration (sizes
+// within the limits and the machine's memory, every number finite and in
+// range) and the counters.
+func parseState(raw []byte) (trainState, error) {
+	var st trainState
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return st, err
+	}
 	if err := st.Config.Validate(); err != nil {
-		return nil, fmt.Errorf("resume: %s: config: %w", ck.files.state, err)
+		return st, fmt.Errorf("config: %w", err)
+	}
+	if err := st.Config.CheckMemory(); err != nil {
+		return st, fmt.Errorf("config: %w", err)
 	}
 	switch {
 	case st.Step < 0 || st.Step > st.Config.Steps:
-		return nil, fmt.Errorf("resume: %s: step %d outside [0, %d]", ck.files.state, st.Step, st.Config.Steps)
+		return st, fmt.Errorf("step %d outside [0, %d]", st.Step, st.Config.Steps)
 	case st.OptSteps < 0 || st.EMAUpdates < 0:
-		return nil, fmt.Errorf("resume: %s: negative optimizer_steps %d or ema_updates %d", ck.files.state, st.OptSteps, st.EMAUpdates)
+		return st, fmt.Errorf("negative optimizer_steps %d or ema_updates %d", st.OptSteps, st.EMAUpdates)
 	case len(st.Log) != st.Step:
-		return nil, fmt.Errorf("resume: %s: %d log records for step %d", ck.files.state, len(st.Log), st.Step)
+		return st, fmt.Errorf("%d log records for step %d", len(st.Log), st.Step)
 	}
-	ck.Step, ck.Config, ck.Data = st.Step, st.Config, st.Data
-	return ck, nil
+	return st, nil
 }
 
 func fileExists(path string) bool {

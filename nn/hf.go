@@ -107,9 +107,19 @@ func ParseConfig(raw []byte, name string) (Config, error) {
 }
 
 // ParamCount returns the number of scalars a DiT of cfg has (without the
-// rotary buffer), computed without allocating it.
+// rotary buffer), computed without allocating it; math.MaxInt64 when the
+// count does not fit (only absurd configurations).
 func (c Config) ParamCount() int64 {
-	K, L, D, C, R := int64(c.Vocab), int64(c.Blocks), int64(c.Hidden), int64(c.Cond), int64(c.MLPRatio)
+	n := c.paramCount()
+	if n >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(n)
+}
+
+// paramCount is ParamCount in float64, which does not overflow.
+func (c Config) paramCount() float64 {
+	K, L, D, C, R := float64(c.Vocab), float64(c.Blocks), float64(c.Hidden), float64(c.Cond), float64(c.MLPRatio)
 	n := K*D + D + K*D + K // embedding, final norm, output linear
 	block := 2*D + 3*D*D + D*D + 2*R*D*D + R*D + D
 	if !c.Causal {

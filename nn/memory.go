@@ -10,7 +10,7 @@ func (c Config) MemoryBytes(batch, length int, training bool) float64 {
 	K, D, L := float64(c.Vocab), float64(c.Hidden), float64(length)
 	R, H, N := float64(c.MLPRatio), float64(c.Heads), float64(c.Blocks)
 	tokens := float64(batch) * L
-	weights := 4 * float64(c.ParamCount())
+	weights := 4 * c.paramCount()
 	// Per token: the residual stream, norms, q/k/v, attention output and
 	// adaLN modulations (about 14 D), the MLP's hidden layer and its GELU
 	// (2 R D), and one row of attention scores per head (H L).
