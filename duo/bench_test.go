@@ -1,6 +1,7 @@
 package duo
 
 import (
+	"os"
 	"testing"
 
 	"github.com/duo-go/duo/nn"
@@ -31,6 +32,58 @@ func BenchmarkTrainStep(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(cfg.Batch*cfg.Model.Length*b.N)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
+
+// BenchmarkSave measures writing a training checkpoint (EMA model, raw
+// weights, AdamW moments, state; every file fsynced, published by rename,
+// old checkpoints pruned to 2) on the disk of the temporary directory. The
+// 170M-parameter case (the paper's small model: 2.7 GB a checkpoint) runs
+// only with DUO_BIG=1:
+//
+//	DUO_BIG=1 go test ./duo -run NONE -bench Save -benchtime 3x
+func BenchmarkSave(b *testing.B) {
+	sizes := []struct {
+		name string
+		cfg  nn.Config
+	}{
+		{"mini", nn.Config{Vocab: 256, Length: 128, Hidden: 128, Cond: 128, Blocks: 4, Heads: 4, MLPRatio: 4}},
+		{"owt-170m", nn.Config{Vocab: 50258, Length: 1024, Hidden: 768, Cond: 128, Blocks: 12, Heads: 12, MLPRatio: 4}},
+	}
+	for _, s := range sizes {
+		b.Run(s.name, func(b *testing.B) {
+			if s.cfg.Vocab > 256 && os.Getenv("DUO_BIG") != "1" {
+				b.Skip("set DUO_BIG=1 (writes 2.7 GB per checkpoint)")
+			}
+			stream := make([]int32, 4*s.cfg.Length)
+			for i := range stream {
+				stream[i] = int32(i * 7 % s.cfg.Vocab)
+			}
+			cfg := DefaultTrainConfig(s.cfg, 1<<30)
+			cfg.Batch = 1 // the activations are not what is measured
+			t, err := NewTrainer(cfg, stream, stream)
+			if err != nil {
+				b.Fatal(err)
+			}
+			dir := b.TempDir()
+			var bytes int64
+			for b.Loop() {
+				t.Step++ // a new checkpoint each time, as in training
+				ck, err := t.Save(dir, DefaultKeep)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if bytes == 0 {
+					ents, _ := os.ReadDir(ck)
+					for _, e := range ents {
+						fi, _ := e.Info()
+						bytes += fi.Size()
+					}
+				}
+			}
+			b.ReportMetric(float64(bytes)/1e6, "MB/checkpoint")
+			b.ReportMetric(float64(bytes)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MB/s")
 		})
 	}
 }

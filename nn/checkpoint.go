@@ -19,8 +19,9 @@ const (
 	ModelFile  = "model.safetensors"
 )
 
-// Tensors converts named tensors to safetensors entries (no copy beyond the
-// byte encoding), prefixing every name with prefix.
+// Tensors converts named tensors to safetensors entries, prefixing every
+// name with prefix. On a little-endian machine the entries are the
+// tensors' memory, not copies (see safetensors.NewF32).
 func Tensors(prefix string, params []Param) []safetensors.Tensor {
 	out := make([]safetensors.Tensor, len(params))
 	for i, p := range params {

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"unsafe"
 )
 
 // DType is a tensor element type, spelled as in the safetensors header.
@@ -206,13 +207,25 @@ func f16ToF32(h uint16) float32 {
 func bf16ToF32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 
 // NewF32 returns an F32 tensor holding data, for writing. Shape is copied.
+// On a little-endian machine the tensor's Data is data's memory, not a
+// copy (a checkpoint of a large model would otherwise allocate its size
+// again): leave data unchanged until the tensor is written.
 func NewF32(name string, shape []int, data []float32) Tensor {
-	b := make([]byte, 4*len(data))
-	for i, v := range data {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	var b []byte
+	if littleEndian && len(data) > 0 {
+		b = unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), 4*len(data))
+	} else {
+		b = make([]byte, 4*len(data))
+		for i, v := range data {
+			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+		}
 	}
 	return Tensor{Name: name, DType: F32, Shape: slices.Clone(shape), Data: b}
 }
+
+// littleEndian reports whether the machine stores numbers as safetensors
+// does.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // NewI64 returns an I64 tensor holding data, for writing. Shape is copied.
 func NewI64(name string, shape []int, data []int64) Tensor {
