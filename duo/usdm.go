@@ -3,7 +3,7 @@ package duo
 import (
 	"math"
 
-	"github.com/duo-go/duo/tensor"
+	"github.com/duo-go/duo/internal/usdm"
 )
 
 // RNG is the randomness the samplers need; *math/rand/v2.Rand satisfies it.
@@ -40,15 +40,25 @@ func Posterior(dst, x []float64, zt int, alphaT, alphaS float64) {
 // LossPerToken is the Rao-Blackwellised per-token negative ELBO of Duo (Eq.
 // 17, spec section 2) for true token m, latent zt, alpha = alpha_t and
 // alphaPrime = alpha'_t < 0, with logX = log x_theta over the K = len(logX)
-// ids; see tensor.USDMTokenLoss, which evaluates it without cancellation.
+// ids; see usdm.TokenLoss, which evaluates it without cancellation (and
+// which the CPU and Vulkan loss kernels implement).
 func LossPerToken(logX []float64, zt, m int, alpha, alphaPrime float64) float64 {
-	return tensor.USDMTokenLoss(logX, zt, m, alpha, alphaPrime)
+	return usdm.TokenLoss(logX, exp(logX), zt, m, alpha, alphaPrime)
 }
 
 // LossPerTokenGrad returns LossPerToken and writes its gradient with respect
-// to logX into dst (tensor.USDMTokenLossGrad).
+// to logX into dst (usdm.TokenLossGrad).
 func LossPerTokenGrad(dst, logX []float64, zt, m int, alpha, alphaPrime float64) float64 {
-	return tensor.USDMTokenLossGrad(dst, logX, zt, m, alpha, alphaPrime)
+	return usdm.TokenLossGrad(dst, logX, exp(logX), zt, m, alpha, alphaPrime)
+}
+
+// exp returns exp of every entry of x.
+func exp(x []float64) []float64 {
+	e := make([]float64, len(x))
+	for i, v := range x {
+		e[i] = math.Exp(v)
+	}
+	return e
 }
 
 // LossUDLM is the older UDLM form of the same per-token loss (Eq. 49),

@@ -1,6 +1,7 @@
 package duo
 
 import (
+	"github.com/duo-go/duo/internal/usdm"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -163,7 +164,7 @@ func lossDivergence(logX []float64, zt, m int, a, ap float64) float64 {
 	var s float64
 	for j := range logX {
 		y := d(j) - d(zt) - db(j) + db(zt) // log rho_j
-		s += math.Exp(db(j)-db(zt)) * tensor.USDMPsi(-y)
+		s += math.Exp(db(j)-db(zt)) * usdm.Psi(-y)
 	}
 	return -ap / (K * a) * s
 }

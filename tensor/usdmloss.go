@@ -5,14 +5,16 @@ import (
 	"math"
 
 	"github.com/duo-go/duo/internal/parallel"
+	"github.com/duo-go/duo/internal/usdm"
 )
 
 // The training loss of a uniform-state discrete diffusion model (USDM): the
 // Rao-Blackwellised per-token negative ELBO of Duo (Eq. 17), and its
-// gradient with respect to the logits through log_softmax. Package duo
-// builds its objective (NELBO) on these kernels; the CPU kernel is the one
-// implementation of the formula (float64 per row), the device kernel its
-// float32 counterpart (shaders/src/usdm_loss.comp).
+// gradient with respect to the logits through log_softmax, over rows of
+// logits. Package duo builds its objective (NELBO) on these kernels. The
+// formula itself is internal/usdm's (float64, per row), which the CPU kernel
+// runs row by row; the device kernel is its float32 counterpart
+// (shaders/src/usdm_loss.comp).
 
 // USDMTargets are what the loss of rows of logits (rows, K) needs besides
 // the logits: the latent and the clean token of every row, and the signal
@@ -44,8 +46,8 @@ func (tg USDMTargets) seqLen(op string, rows, n int) int {
 // log x_theta = log_softmax(logits), and, when grad (shaped like logits) is
 // not nil, writes d loss_r / d logits_r into it for every row r.
 //
-// On the CPU the arithmetic is float64 per row (USDMTokenLoss,
-// USDMTokenLossGrad). With a backend the losses are computed on the device
+// On the CPU the arithmetic is float64 per row (usdm.TokenLoss,
+// usdm.TokenLossGrad). With a backend the losses are computed on the device
 // in float32 (and the gradient stays there); only the rows' losses are
 // downloaded, which waits for the device.
 func USDMLoss(logits *Tensor, tg USDMTargets, grad *Tensor) []float64 {
@@ -118,7 +120,7 @@ func devUSDMLoss(c *dcall, losses, grad Buffer, logits *Tensor, tg USDMTargets) 
 }
 
 // usdmLossCPU is the CPU kernel of USDMLoss: per row, log_softmax in
-// float64, then USDMTokenLoss or USDMTokenLossGrad, and through
+// float64, then usdm.TokenLoss or usdm.TokenLossGrad, and through
 // log_softmax the logits' gradient into gd (when not nil).
 func usdmLossCPU(logits *Tensor, tg USDMTargets, gd []float32) []float64 {
 	rows, K := lastDim(logits)
@@ -134,10 +136,10 @@ func usdmLossCPU(logits *Tensor, tg USDMTargets, gd []float32) []float64 {
 			zt, m := int(tg.Zt[r]), int(tg.X0[r])
 			logSoftmaxProbs64(logX, px, x[r*K:(r+1)*K])
 			if gd == nil {
-				losses[r] = usdmTokenLoss(logX, px, zt, m, tg.Alpha[b], tg.AlphaPrime[b])
+				losses[r] = usdm.TokenLoss(logX, px, zt, m, tg.Alpha[b], tg.AlphaPrime[b])
 				continue
 			}
-			losses[r] = usdmTokenLossGrad(d, logX, px, zt, m, tg.Alpha[b], tg.AlphaPrime[b])
+			losses[r] = usdm.TokenLossGrad(d, logX, px, zt, m, tg.Alpha[b], tg.AlphaPrime[b])
 			// Through log_softmax: dlogits_v = d_v - x_theta_v sum(d).
 			var s float64
 			for _, v := range d {
@@ -178,119 +180,4 @@ func logSoftmaxProbs64(logX, px []float64, x []float32) {
 	for i := range px {
 		px[i] /= s
 	}
-}
-
-// USDMTokenLoss is the Rao-Blackwellised per-token negative ELBO of Duo
-// (Eq. 17, spec section 2) for true token m, latent zt, alpha = alpha_t and
-// alphaPrime = alpha'_t < 0. logX = log x_theta over the K = len(logX) ids
-// (entries may be -Inf; log_softmax output, so x_theta sums to 1).
-//
-// Evaluation: write log xbar_theta_v = log(1-a) + D_v with
-// D_v = log1p(R x_v), R = K a/(1-a). The log(1-a) parts cancel exactly in
-// Eq. 17, and regrouping the terms that cancel to first order leaves one
-// reduction s = sum_{v != m} D_v and the gathers x_i, x_m (see lossEq17).
-// This avoids the O(R log R) cancellation of the literal form when alpha is
-// near 1, and gives exactly 0 when x_theta is one-hot on m.
-func USDMTokenLoss(logX []float64, zt, m int, alpha, alphaPrime float64) float64 {
-	px := make([]float64, len(logX))
-	for v, lx := range logX {
-		px[v] = math.Exp(lx)
-	}
-	return usdmTokenLoss(logX, px, zt, m, alpha, alphaPrime)
-}
-
-// usdmTokenLoss is USDMTokenLoss given also x_theta = exp(logX) in px.
-func usdmTokenLoss(logX, px []float64, zt, m int, alpha, alphaPrime float64) float64 {
-	R := float64(len(logX)) * alpha / (1 - alpha)
-	var s float64
-	for v, p := range px {
-		if v != m {
-			s += math.Log1p(R * p)
-		}
-	}
-	return lossEq17(len(logX), s, logX[zt], logX[m], zt == m, alpha, alphaPrime)
-}
-
-// lossEq17 is Eq. 17 rearranged (a = alpha, kappa = (1-a)/(Ka+1-a),
-// psi(d) = expm1(-d) + d >= 0), with s = sum_{v != m} D_v:
-//
-//	e = 1: bracket = delta - K psi(delta)/(Ka+1-a) + kappa s,
-//	       delta = D_i - log(1+R) = log1p(R expm1(logx_i)/(1+R))
-//	e = 0: bracket = (1+R) log1p(R expm1(logx_m)/(1+R)) + s - K/(1-a) psi(D_i)
-//
-// and loss = (a'/(K a)) bracket, bracket = term1 - term2 of the spec.
-func lossEq17(K int, s, lxi, lxm float64, e bool, a, ap float64) float64 {
-	k := float64(K)
-	R := k * a / (1 - a)
-	var br float64
-	if e {
-		d := math.Log1p(R * math.Expm1(lxi) / (1 + R))
-		br = d - k*USDMPsi(d)/(k*a+1-a) + (1-a)/(k*a+1-a)*s
-	} else {
-		br = (1+R)*math.Log1p(R*math.Expm1(lxm)/(1+R)) + s - k/(1-a)*USDMPsi(math.Log1p(R*math.Exp(lxi)))
-	}
-	return ap / (k * a) * br
-}
-
-// USDMPsi is psi(d) = exp(-d) - 1 + d >= 0 of the regrouped Eq. 17, by its
-// Taylor series near 0.
-func USDMPsi(d float64) float64 {
-	if math.Abs(d) > 0.1 {
-		return math.Expm1(-d) + d
-	}
-	// sum_{n=2..10} (-d)^n / n!
-	r, t := 0.0, 1.0/3628800
-	for n := 10; n >= 2; n-- {
-		r = r*(-d) + t
-		t *= float64(n)
-	}
-	return r * d * d
-}
-
-// USDMTokenLossGrad returns USDMTokenLoss and writes its gradient with
-// respect to logX (each entry a free variable) into dst. The loss depends
-// on logX_v only through L_v = log xbar_theta_v, with
-// dL_v/dlogX_v = r_v/(1+r_v), r_v = R x_v. Differentiating the spec's
-// term1 - term2 (Eq. 17) in L_v gives dloss/dL_v = c (A + [v=i] G + [v=m] B),
-// c = a'/(K a), where A = kappa e + 1 - e, B = R (1-e),
-// G = K/xbar_theta_i - A K - B. For logX = log_softmax(logits), the logits'
-// gradient is dst - x_theta * sum(dst).
-func USDMTokenLossGrad(dst, logX []float64, zt, m int, alpha, alphaPrime float64) float64 {
-	px := make([]float64, len(logX))
-	for v, lx := range logX {
-		px[v] = math.Exp(lx)
-	}
-	return usdmTokenLossGrad(dst, logX, px, zt, m, alpha, alphaPrime)
-}
-
-// usdmTokenLossGrad is USDMTokenLossGrad given also x_theta = exp(logX) in px.
-func usdmTokenLossGrad(dst, logX, px []float64, zt, m int, alpha, alphaPrime float64) float64 {
-	K, a := float64(len(logX)), alpha
-	R := K * a / (1 - a)
-	c := alphaPrime / (K * a)
-	A, B := 1.0, R
-	if zt == m {
-		A, B = (1-a)/(K*a+1-a), 0
-	}
-	var s float64
-	for v, p := range px {
-		r := R * p
-		if v != m {
-			s += math.Log1p(r)
-		}
-		dst[v] = c * A * r / (1 + r)
-	}
-	ri := R * px[zt]
-	G := K / ((1 - a) * (1 + ri)) // K / xbar_theta_i
-	if zt == m {
-		G -= A * K
-	} else {
-		G *= -ri // G - K - R, without cancellation
-	}
-	dst[zt] += c * G * ri / (1 + ri)
-	if B != 0 {
-		rm := R * px[m]
-		dst[m] += c * B * rm / (1 + rm)
-	}
-	return lossEq17(len(logX), s, logX[zt], logX[m], zt == m, alpha, alphaPrime)
 }

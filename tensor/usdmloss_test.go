@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"github.com/duo-go/duo/internal/usdm"
 	"math"
 	"slices"
 	"testing"
@@ -21,11 +22,14 @@ func TestUSDMLoss(t *testing.T) {
 	if noGrad := USDMLoss(x, tg, nil); !slices.Equal(noGrad, losses) {
 		t.Errorf("losses %v without the gradient, %v with it", noGrad, losses)
 	}
-	logX, d := make([]float64, K), make([]float64, K)
+	logX, px, d := make([]float64, K), make([]float64, K), make([]float64, K)
 	var sum float64
 	for r := range B * L {
 		LogSoftmax64(logX, x.data[r*K:(r+1)*K])
-		want := USDMTokenLossGrad(d, logX, int(tg.Zt[r]), int(tg.X0[r]), tg.Alpha[r/L], tg.AlphaPrime[r/L])
+		for v, l := range logX {
+			px[v] = math.Exp(l)
+		}
+		want := usdm.TokenLossGrad(d, logX, px, int(tg.Zt[r]), int(tg.X0[r]), tg.Alpha[r/L], tg.AlphaPrime[r/L])
 		// x_theta is e/sum(e) in the kernel and exp(log_softmax) here: an ulp apart.
 		if math.Abs(losses[r]-want) > 1e-13*want || !(want >= 0) {
 			t.Errorf("row %d: loss %v, want %v", r, losses[r], want)
