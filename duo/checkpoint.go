@@ -426,12 +426,12 @@ func LoadModel(dir string) (*nn.DiT, ModelInfo, error) {
 	default:
 		return nil, info, fmt.Errorf("%s: model_type %q is not a uniform-state (Duo) model; its sampler and loss are not implemented here", path, info.ModelType)
 	}
-	switch info.Objective {
-	case "":
+	if info.Objective == "" {
 		info.Objective = ObjectiveDuo
-	case ObjectiveDuo, ObjectiveUDLM, ObjectiveAR:
-	default:
-		return nil, info, fmt.Errorf("%s: objective %q: want duo, udlm or ar", path, info.Objective)
+	}
+	obj, err := ObjectiveNamed(info.Objective)
+	if err != nil {
+		return nil, info, fmt.Errorf("%s: %w", path, err)
 	}
 	if info.Tokenizer == "" && tokenizer.HasBPEFiles(dir) {
 		info.Tokenizer = "bpe"
@@ -442,8 +442,8 @@ func LoadModel(dir string) (*nn.DiT, ModelInfo, error) {
 	}
 	if m.Causal {
 		info.Objective = ObjectiveAR
-	} else if info.Objective == ObjectiveAR {
-		return nil, info, fmt.Errorf("%s: objective ar needs causal true", path)
+	} else if obj.Causal() {
+		return nil, info, fmt.Errorf("%s: objective %s needs causal true", path, obj.Name())
 	}
 	return m, info, nil
 }

@@ -19,61 +19,67 @@ type EvalResult struct {
 	Batches int     `json:"batches"` // Monte Carlo samples of the batch loss
 }
 
-// Evaluate measures a model on consecutive blocks of L tokens of stream,
-// B sequences per batch, `batches` batches (0: all whole blocks), each
-// scored mc times with fresh antithetic times and noise (diffusion) or once
-// (AR, exact). Dropout is off.
-func Evaluate(m *nn.DiT, objective string, stream []int32, B, batches, mc int, seed uint64) (EvalResult, error) {
+// EvalOptions are the settings of Evaluate.
+type EvalOptions struct {
+	Objective Objective // nil: the model's own (AR when causal, else USDM)
+	Batch     int       // sequences per batch (0: 16)
+	Batches   int       // batches to score (0: all whole batches of the stream)
+	MC        int       // Monte Carlo samples of each batch's bound (0: 1; 1 for an exact objective)
+	Seed      uint64    // times and noise
+}
+
+// Evaluate measures a model on consecutive blocks of stream, opt.Batch
+// sequences per batch: each batch is scored opt.MC times with fresh
+// antithetic times and noise (a bound), or once (an exact objective).
+// Dropout is off.
+func Evaluate(m *nn.DiT, stream []int32, opt EvalOptions) (EvalResult, error) {
+	obj := opt.Objective
+	if obj == nil {
+		obj = Objective(USDM{})
+		if m.Causal {
+			obj = AR{}
+		}
+	}
+	B := opt.Batch
+	if B == 0 {
+		B = 16
+	}
 	if B < 1 {
 		return EvalResult{}, fmt.Errorf("evaluation batch %d: need at least 1", B)
+	}
+	if obj.Causal() != m.Causal {
+		return EvalResult{}, fmt.Errorf("objective %s needs causal=%v, the model has %v", obj.Name(), obj.Causal(), m.Causal)
 	}
 	what := fmt.Sprintf("evaluating batches of %d sequences of %d tokens (vocab_size %d, hidden_dim %d)", B, m.Length, m.Vocab, m.Hidden)
 	if err := sysmem.Check(what, m.Config.MemoryBytes(B, m.Length, false)); err != nil {
 		return EvalResult{}, err
 	}
-	L := m.Length
-	if objective == ObjectiveAR {
-		L++ // blocks carry the next-token target of their last position
-		mc = 1
-	}
-	avail := len(stream) / (L * B)
+	span := obj.Span(m.Length)
+	avail := len(stream) / (span * B)
 	if avail == 0 {
-		return EvalResult{}, fmt.Errorf("evaluation data has %d tokens: fewer than one batch of %dx%d", len(stream), B, L)
+		return EvalResult{}, fmt.Errorf("evaluation data has %d tokens: fewer than one batch of %dx%d", len(stream), B, span)
 	}
+	batches := opt.Batches
 	if batches <= 0 || batches > avail {
 		batches = avail
 	}
-	if mc < 1 {
+	mc := max(opt.MC, 1)
+	if obj.Exact() {
 		mc = 1
 	}
-	rng := tensor.NewRNG(seed)
+	rng := tensor.NewRNG(opt.Seed)
 	var samples []float64
 	tokens := 0
 	for i := 0; i < batches; i++ {
-		blocks := stream[i*B*L : (i+1)*B*L]
+		b := Batch{Tokens: stream[i*B*span : (i+1)*B*span], B: B, RNG: rng}
 		for r := 0; r < mc; r++ {
-			var loss float64
-			if objective == ObjectiveAR {
-				ids, targets := arBatch(blocks, B, L-1)
-				logits, err := m.Forward(nil, nn.Input{Batch: B, IDs: ids})
-				if err != nil {
-					return EvalResult{}, err
-				}
-				loss, _ = tensor.CrossEntropy(logits.Value, targets)
-			} else {
-				nb := NoiseDiscrete(blocks, B, m.Vocab, rng)
-				logits, err := m.Forward(nil, nn.Input{Batch: B, IDs: nb.Zt, Sigma: nb.Sigma})
-				if err != nil {
-					return EvalResult{}, err
-				}
-				for _, l := range TokenLosses(logits.Value, nb, nil) {
-					loss += l
-				}
-				loss /= float64(len(blocks))
+			nll, err := obj.NLL(m, b)
+			if err != nil {
+				return EvalResult{}, err
 			}
-			samples = append(samples, loss)
+			samples = append(samples, nll)
 		}
-		tokens += B * (m.Length)
+		tokens += B * m.Length
 	}
 	mean, se := meanStdErr(samples)
 	return EvalResult{NLL: mean, StdErr: se, PPL: math.Exp(mean), BPD: mean / math.Ln2, Tokens: tokens, Batches: len(samples)}, nil

@@ -13,7 +13,7 @@ func randomNoised(rng *tensor.RNG, B, L, K int) (*Noised, *tensor.Tensor) {
 	for i := range x {
 		x[i] = int32(rng.IntN(K))
 	}
-	nb := NoiseDiscrete(x, B, K, rng)
+	nb := NoiseDiscrete(x, B, K, LogLinear{}, rng)
 	logits := tensor.New(B, L, K)
 	rng.Normal(logits, 0, 2)
 	return nb, logits

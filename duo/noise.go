@@ -8,25 +8,31 @@ import (
 )
 
 // NoiseDiscrete corrupts clean tokens x (B sequences of length L) with the
-// USDM forward process at antithetic times t in [TimeEps, 1] under the
-// log-linear schedule (spec sections 1-2). This is plain Duo / UDLM training
-// and every evaluation.
-func NoiseDiscrete(x []int32, B, K int, rng *tensor.RNG) *Noised {
+// USDM forward process (Eq. 1) at antithetic times t in [TimeEps, 1] under
+// sched (spec sections 1-2). This is plain Duo / UDLM training and every
+// evaluation.
+func NoiseDiscrete(x []int32, B, K int, sched Schedule, rng *tensor.RNG) *Noised {
 	L := len(x) / B
 	t := make([]float64, B)
 	AntitheticTimes(t, rng.Float64())
-	return noiseDiscreteAt(x, B, L, K, t, rng)
-}
-
-func noiseDiscreteAt(x []int32, B, L, K int, t []float64, rng *tensor.RNG) *Noised {
 	nb := newNoised(x, B, L)
-	sched := LogLinear{}
 	for b := 0; b < B; b++ {
 		a := sched.Alpha(t[b])
 		nb.Alpha[b], nb.AlphaPrime[b], nb.Sigma[b] = a, sched.AlphaPrime(t[b]), float32(Sigma(a))
-		copy(nb.Zt[b*L:(b+1)*L], Corrupt(x[b*L:(b+1)*L], K, t[b], rng))
+		copy(nb.Zt[b*L:(b+1)*L], Corrupt(x[b*L:(b+1)*L], K, a, rng))
 	}
 	return nb
+}
+
+// Corrupt draws z_t ~ q_t(. | x) for every token of x at signal level
+// alpha = alpha_t (Eq. 1): each token is replaced by a uniform id with
+// probability 1 - alpha.
+func Corrupt(x []int32, K int, alpha float64, rng RNG) []int32 {
+	z := make([]int32, len(x))
+	for i, id := range x {
+		z[i] = int32(SampleMarginal(rng, int(id), K, alpha))
+	}
+	return z
 }
 
 func newNoised(x []int32, B, L int) *Noised {

@@ -92,7 +92,7 @@ func (t *Trainer) Run(ctx context.Context, opt RunOptions) error {
 func (t *Trainer) validate(rec *Record) error {
 	return t.WithEMA(func() error {
 		B := t.Cfg.Batch / t.Cfg.GradAccum
-		res, err := Evaluate(t.Model, t.Cfg.Objective, t.Val, B, t.Cfg.EvalBatches, 1, t.Cfg.Seed+uint64(t.Step))
+		res, err := Evaluate(t.Model, t.Val, EvalOptions{Objective: t.Obj, Batch: B, Batches: t.Cfg.EvalBatches, Seed: t.Cfg.Seed + uint64(t.Step)})
 		if err != nil {
 			return err
 		}

@@ -25,6 +25,9 @@ type SampleConfig struct {
 	Batch   int     // sequences
 	Length  int     // tokens per sequence (at most the model's length)
 	Seed    uint64
+	// Schedule is the noise schedule the model was trained with (nil: the
+	// log-linear schedule of text models).
+	Schedule Schedule
 
 	// Repair, when set, holds Batch*Length tokens taken as the latent z_t at
 	// time From (in (0, 1]): sampling starts there instead of from pure
@@ -78,7 +81,10 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 		return nil, err
 	}
 	rng := tensor.NewRNG(cfg.Seed)
-	sched := LogLinear{}
+	sched := cfg.Schedule
+	if sched == nil {
+		sched = LogLinear{}
+	}
 	const tMin = 1e-5
 	start := 1.0
 	z := make([]int32, B*L)
@@ -100,14 +106,15 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 	tk := func(k int) float64 { return start - (start-tMin)*float64(k)/float64(cfg.Steps) }
 	trace(start)
 	for k := 0; k < cfg.Steps; k++ {
-		at, as := sched.Alpha(tk(k)), sched.Alpha(tk(k+1))
-		if err := denoiseStep(m, z, B, L, at, as, cfg.TopP, rng, false); err != nil {
+		step := denoise{B: B, L: L, AlphaT: sched.Alpha(tk(k)), AlphaS: sched.Alpha(tk(k + 1)), TopP: cfg.TopP}
+		if err := step.run(m, z, rng); err != nil {
 			return nil, err
 		}
 		trace(tk(k + 1))
 	}
 	if cfg.Sampler != SamplerNone {
-		if err := denoiseStep(m, z, B, L, sched.Alpha(tMin), 1, cfg.TopP, rng, cfg.Sampler == SamplerGreedy); err != nil {
+		final := denoise{B: B, L: L, AlphaT: sched.Alpha(tMin), AlphaS: 1, TopP: cfg.TopP, Greedy: cfg.Sampler == SamplerGreedy}
+		if err := final.run(m, z, rng); err != nil {
 			return nil, err
 		}
 		trace(0)
@@ -119,49 +126,46 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 	return out, nil
 }
 
-// Corrupt draws z_t ~ q_t(. | x) for every token of x at time t under the
-// log-linear schedule (Eq. 1): each token is replaced by a uniform id with
-// probability 1 - alpha_t.
-func Corrupt(x []int32, K int, t float64, rng RNG) []int32 {
-	a := LogLinear{}.Alpha(t)
-	z := make([]int32, len(x))
-	for i, id := range x {
-		z[i] = int32(SampleMarginal(rng, int(id), K, a))
-	}
-	return z
+// denoise is one sampling step of B sequences of L tokens, from signal
+// level AlphaT to AlphaS > AlphaT, with nucleus mass TopP on x_theta.
+type denoise struct {
+	B, L           int
+	AlphaT, AlphaS float64
+	TopP           float64
+	Greedy         bool // argmax x_theta instead of a posterior draw (Greedy-Tail's last step)
 }
 
-// denoiseStep replaces z (z_t) in place by a draw of z_s from
+// run replaces z (z_t) in place by a draw of z_s from
 // p_theta(z_s | z_t) = q(z_s | z_t, x_theta) (Eq. 4), or by argmax x_theta
-// when greedy.
-func denoiseStep(m *nn.DiT, z []int32, B, L int, alphaT, alphaS, topP float64, rng *tensor.RNG, greedy bool) error {
-	sigma := make([]float32, B)
+// when Greedy.
+func (d denoise) run(m *nn.DiT, z []int32, rng *tensor.RNG) error {
+	sigma := make([]float32, d.B)
 	for b := range sigma {
-		sigma[b] = float32(Sigma(alphaT))
+		sigma[b] = float32(Sigma(d.AlphaT))
 	}
-	logits, err := m.Forward(nil, nn.Input{Batch: B, IDs: z, Sigma: sigma})
+	logits, err := m.Forward(nil, nn.Input{Batch: d.B, IDs: z, Sigma: sigma})
 	if err != nil {
 		return err
 	}
 	K := m.Vocab
-	seeds := make([]uint64, B*L) // one stream per position: independent of the thread count
+	seeds := make([]uint64, d.B*d.L) // one stream per position: independent of the thread count
 	for i := range seeds {
 		seeds[i] = rng.Uint64()
 	}
 	x := logits.Value.Host()
-	parallel.For(B*L, 16, func(lo, hi int) {
+	parallel.For(d.B*d.L, 16, func(lo, hi int) {
 		p := make([]float64, K)
 		var order []int
 		for r := lo; r < hi; r++ {
 			softmax64(p, x[r*K:(r+1)*K])
-			if topP > 0 && topP < 1 {
-				order = nucleus(p, topP, order)
+			if d.TopP > 0 && d.TopP < 1 {
+				order = nucleus(p, d.TopP, order)
 			}
-			if greedy {
+			if d.Greedy {
 				z[r] = int32(argmax64(p))
 				continue
 			}
-			Posterior(p, p, int(z[r]), alphaT, alphaS)
+			Posterior(p, p, int(z[r]), d.AlphaT, d.AlphaS)
 			z[r] = int32(sampleCategorical(p, tensor.NewRNG(seeds[r])))
 		}
 	})

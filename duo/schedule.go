@@ -1,10 +1,3 @@
-// Package duo holds the scalar (float64) mathematics of Duo, "The Diffusion
-// Duality" (Sahoo et al., ICML 2025): uniform-state discrete diffusion
-// (USDM) noise schedules, posterior, per-token loss and its gradient, and the
-// Diffusion Transformation operator T that maps Gaussian diffusion onto
-// USDM. Equation numbers refer to arXiv 2506.10892 v3 as listed in
-// shared/spec/duo.md. Nothing here depends on the tensor engine; batched
-// kernels are built from these functions.
 package duo
 
 import "math"

@@ -12,18 +12,11 @@ import (
 	"github.com/duo-go/duo/tensor"
 )
 
-// Objectives a model can be trained with.
-const (
-	ObjectiveDuo  = "duo"  // USDM with the Gaussian-guided curriculum, then plain discrete (Sec. 4.1)
-	ObjectiveUDLM = "udlm" // USDM with the discrete loss from the start (the "w/o curriculum" ablation)
-	ObjectiveAR   = "ar"   // causal next-token prediction (the AR baseline and judge)
-)
-
 // TrainConfig is everything that defines a training run; it is saved with
 // every checkpoint so a run can be resumed and reproduced.
 type TrainConfig struct {
 	Model           nn.Config `json:"model"`
-	Objective       string    `json:"objective"`
+	Objective       string    `json:"objective"`  // an Objective's name (ObjectiveOf)
 	Tokenizer       string    `json:"tokenizer"`  // "bytes" or "gpt2"
 	Batch           int       `json:"batch"`      // sequences per optimiser step (split over GradAccum passes)
 	GradAccum       int       `json:"grad_accum"` // forward/backward passes per optimiser step
@@ -66,11 +59,13 @@ func (c TrainConfig) Validate() error {
 		return err
 	}
 	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	obj, err := ObjectiveOf(c)
+	if err != nil {
+		return err
+	}
 	switch {
-	case c.Objective != ObjectiveDuo && c.Objective != ObjectiveUDLM && c.Objective != ObjectiveAR:
-		return fmt.Errorf("objective %q: want duo, udlm or ar", c.Objective)
-	case (c.Objective == ObjectiveAR) != c.Model.Causal:
-		return fmt.Errorf("objective %q needs causal=%v", c.Objective, c.Objective == ObjectiveAR)
+	case obj.Causal() != c.Model.Causal:
+		return fmt.Errorf("objective %q needs causal=%v", c.Objective, obj.Causal())
 	case c.Batch < 1 || c.GradAccum < 1 || c.Batch%c.GradAccum != 0:
 		return fmt.Errorf("batch %d must be a positive multiple of grad_accum %d", c.Batch, c.GradAccum)
 	case c.Steps < 1:
@@ -105,21 +100,6 @@ func (c TrainConfig) CheckMemory() error {
 	return sysmem.Check(what, m.MemoryBytes(c.Batch/c.GradAccum, m.Length, true))
 }
 
-// Log10Tau returns the curriculum temperature (log10) at a step.
-func (c TrainConfig) Log10Tau(step int) float64 {
-	if step <= c.TauStartStep || c.TauEndStep <= c.TauStartStep {
-		if step >= c.TauEndStep && c.TauEndStep > c.TauStartStep {
-			return c.Log10TauEnd
-		}
-		return c.Log10TauStart
-	}
-	if step >= c.TauEndStep {
-		return c.Log10TauEnd
-	}
-	f := float64(step-c.TauStartStep) / float64(c.TauEndStep-c.TauStartStep)
-	return c.Log10TauStart + f*(c.Log10TauEnd-c.Log10TauStart)
-}
-
 // Record is one line of the training log.
 type Record struct {
 	Step       int     `json:"step"`
@@ -135,6 +115,7 @@ type Record struct {
 // Trainer runs the training loop of one model on a token stream.
 type Trainer struct {
 	Cfg    TrainConfig
+	Obj    Objective // built from Cfg (ObjectiveOf)
 	Model  *nn.DiT
 	Params []nn.Param
 	Opt    *nn.AdamW
@@ -168,6 +149,10 @@ func NewTrainer(cfg TrainConfig, train, val []int32) (*Trainer, error) {
 			return nil, fmt.Errorf("training token %d at position %d outside the vocabulary [0,%d)", id, i, cfg.Model.Vocab)
 		}
 	}
+	obj, err := ObjectiveOf(cfg)
+	if err != nil {
+		return nil, err
+	}
 	rng := tensor.NewRNG(cfg.Seed)
 	m, err := nn.NewDiT(cfg.Model, rng)
 	if err != nil {
@@ -175,15 +160,16 @@ func NewTrainer(cfg TrainConfig, train, val []int32) (*Trainer, error) {
 	}
 	params := m.Params()
 	return &Trainer{
-		Cfg: cfg, Model: m, Params: params,
+		Cfg: cfg, Obj: obj, Model: m, Params: params,
 		Opt: nn.NewAdamW(params, cfg.WeightDecay), EMA: nn.NewEMA(params, cfg.EMADecay),
 		RNG: rng, Train: train, Val: val, Data: Fingerprint(train, val),
 	}, nil
 }
 
-// InCurriculum reports whether the next step uses the curriculum.
+// InCurriculum reports whether the next step uses Duo's curriculum.
 func (t *Trainer) InCurriculum() bool {
-	return t.Cfg.Objective == ObjectiveDuo && t.Step < t.Cfg.CurriculumSteps
+	d, ok := t.Obj.(Duo)
+	return ok && d.InCurriculum(t.Step)
 }
 
 // TrainStep runs one optimiser step (GradAccum forward/backward passes) and
@@ -232,49 +218,13 @@ func (t *Trainer) TrainStep() (Record, error) {
 // loss draws a batch of B sequences from stream and returns the objective
 // on it and the number of tokens. train selects dropout.
 func (t *Trainer) loss(tp *autograd.Tape, B int, stream []int32, rng *tensor.RNG, train bool) (*autograd.Var, int, error) {
-	L, K := t.Cfg.Model.Length, t.Cfg.Model.Vocab
-	var drop *tensor.RNG
+	L := t.Cfg.Model.Length
+	b := Batch{Tokens: data.RandomBlocks(stream, t.Obj.Span(L), B, rng), B: B, Step: t.Step, RNG: rng}
 	if train {
-		drop = rng
+		b.Dropout = rng
 	}
-	if t.Cfg.Objective == ObjectiveAR {
-		ids, targets := arBatch(data.RandomBlocks(stream, L+1, B, rng), B, L)
-		logits, err := t.Model.Forward(tp, nn.Input{Batch: B, IDs: ids, RNG: drop})
-		if err != nil {
-			return nil, 0, err
-		}
-		return tp.CrossEntropy(logits, targets), B * L, nil
-	}
-	x := data.RandomBlocks(stream, L, B, rng)
-	var nb *Noised
-	if t.InCurriculum() {
-		c := Curriculum{Gamma: GammaSchedule{Min: t.Cfg.GammaMin, Max: t.Cfg.GammaMax}, Log10Tau: t.Cfg.Log10Tau(t.Step)}
-		nb = c.NoiseCurriculum(x, B, K, rng)
-	} else {
-		nb = NoiseDiscrete(x, B, K, rng)
-	}
-	in := nn.Input{Batch: B, Sigma: nb.Sigma, RNG: drop}
-	if nb.Soft != nil {
-		in.Soft = autograd.Const(nb.Soft)
-	} else {
-		in.IDs = nb.Zt
-	}
-	logits, err := t.Model.Forward(tp, in)
-	if err != nil {
-		return nil, 0, err
-	}
-	return NELBO(tp, logits, nb), B * L, nil
-}
-
-// arBatch splits blocks of L+1 tokens into inputs and next-token targets.
-func arBatch(blocks []int32, B, L int) (ids, targets []int32) {
-	ids, targets = make([]int32, 0, B*L), make([]int32, 0, B*L)
-	for b := 0; b < B; b++ {
-		row := blocks[b*(L+1) : (b+1)*(L+1)]
-		ids = append(ids, row[:L]...)
-		targets = append(targets, row[1:]...)
-	}
-	return ids, targets
+	loss, err := t.Obj.Loss(tp, t.Model, b)
+	return loss, B * L, err
 }
 
 // WithEMA runs fn with the EMA weights swapped into the model, then

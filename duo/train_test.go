@@ -359,3 +359,56 @@ func TestSampleTrace(t *testing.T) {
 		}
 	}
 }
+
+// Objectives by name: their properties, and the errors for unknown names
+// and for a model of the wrong kind.
+func TestObjectives(t *testing.T) {
+	for _, c := range []struct {
+		name          string
+		causal, exact bool
+		span          int // for L = 8
+	}{
+		{ObjectiveDuo, false, false, 8},
+		{ObjectiveUDLM, false, false, 8},
+		{ObjectiveAR, true, true, 9},
+	} {
+		o, err := ObjectiveNamed(c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Name() != c.name || o.Causal() != c.causal || o.Exact() != c.exact || o.Span(8) != c.span {
+			t.Errorf("%s: name %q causal %v exact %v span %d", c.name, o.Name(), o.Causal(), o.Exact(), o.Span(8))
+		}
+	}
+	if _, err := ObjectiveNamed("mdlm"); err == nil || !strings.Contains(err.Error(), `objective "mdlm"`) {
+		t.Errorf("unknown objective: %v", err)
+	}
+	cfg := tinyConfig(ObjectiveDuo)
+	if o, _ := ObjectiveOf(cfg); !o.(Duo).InCurriculum(cfg.CurriculumSteps-1) || o.(Duo).InCurriculum(cfg.CurriculumSteps) {
+		t.Errorf("Duo's curriculum should end after step %d", cfg.CurriculumSteps)
+	}
+	m, err := nn.NewDiT(cfg.Model, tensor.NewRNG(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Evaluate(m, make([]int32, 1024), EvalOptions{Objective: AR{}}); err == nil || !strings.Contains(err.Error(), "causal") {
+		t.Errorf("AR evaluation of a diffusion model: %v", err)
+	}
+}
+
+// The curriculum temperature's schedule (log10 tau, linear between two
+// steps, constant outside them).
+func TestTauSchedule(t *testing.T) {
+	s := TauSchedule{Log10Start: -3, Log10End: -1, StartStep: 10, EndStep: 20}
+	for _, c := range []struct {
+		step int
+		want float64
+	}{{0, -3}, {10, -3}, {15, -2}, {20, -1}, {99, -1}} {
+		if got := s.Log10(c.step); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("step %d: log10 tau %v, want %v", c.step, got, c.want)
+		}
+	}
+	if got := (TauSchedule{Log10Start: -3, Log10End: 0}).Log10(50); got != -3 {
+		t.Errorf("constant schedule: %v", got)
+	}
+}

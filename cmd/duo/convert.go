@@ -104,18 +104,19 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	if m.Causal {
-		if obj != duo.ObjectiveAR && *objective != "" {
-			return fmt.Errorf("--objective %s: the model is causal (AR)", obj)
-		}
+	if m.Causal && *objective == "" {
 		obj = duo.ObjectiveAR
-	} else if obj == duo.ObjectiveAR {
-		return fmt.Errorf("--objective ar: the model is not causal (a diffusion denoiser); want duo or udlm")
 	}
-	if obj != duo.ObjectiveDuo && obj != duo.ObjectiveUDLM && obj != duo.ObjectiveAR {
-		return fmt.Errorf("--objective %q: want duo, udlm or ar", obj)
+	o, err := duo.ObjectiveNamed(obj)
+	switch {
+	case err != nil:
+		return fmt.Errorf("--objective: %w", err)
+	case m.Causal && !o.Causal():
+		return fmt.Errorf("--objective %s: the model is causal (AR)", obj)
+	case !m.Causal && o.Causal():
+		return fmt.Errorf("--objective %s: the model is not causal (a diffusion denoiser); want duo or udlm", obj)
 	}
-	info["objective"] = obj
+	info["objective"] = o.Name()
 	if tokSrc != "" {
 		t, err := tokenizer.Load(tokSrc)
 		if err != nil {

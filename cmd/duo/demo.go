@@ -97,13 +97,13 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := duo.Evaluate(m, t.Cfg.Objective, t.Val, 16, 16, 2, 7)
+	res, err := duo.Evaluate(m, t.Val, duo.EvalOptions{Objective: t.Obj, Batch: 16, Batches: 16, MC: 2, Seed: 7})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nvalidation (EMA weights): NLL bound %.4f ± %.4f nats/token = %.3f bits/byte, PPL %.2f over %d tokens\n",
 		res.NLL, res.StdErr, res.BPD, res.PPL, res.Tokens)
-	if t.Cfg.Objective == duo.ObjectiveAR {
+	if t.Obj.Causal() {
 		return nil
 	}
 	if err := showEmergence(m, tok, stdout); err != nil {
@@ -222,7 +222,7 @@ func stepsForBudget(f *trainFlags, budget time.Duration, stderr io.Writer) (int,
 func writeLossPlot(t *duo.Trainer, path string) error {
 	var train, val plot.Series
 	train.Name, val.Name = "training loss (EMA-smoothed)", "validation NLL bound (EMA weights)"
-	if t.Cfg.Objective == duo.ObjectiveAR {
+	if t.Obj.Causal() {
 		val.Name = "validation NLL (EMA weights)"
 	}
 	var smooth float64

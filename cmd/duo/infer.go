@@ -152,7 +152,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *whole {
 		stream = append(append([]int32(nil), c.Train...), c.Val...)
 	}
-	res, err := duo.Evaluate(m, info.Objective, stream, *batch, *batches, *mc, *seed)
+	obj, err := duo.ObjectiveNamed(info.Objective)
+	if err != nil {
+		return err
+	}
+	res, err := duo.Evaluate(m, stream, duo.EvalOptions{Objective: obj, Batch: *batch, Batches: *batches, MC: *mc, Seed: *seed})
 	if err != nil {
 		return err
 	}
@@ -160,7 +164,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return json.NewEncoder(stdout).Encode(res)
 	}
 	kind := "NELBO bound"
-	if info.Objective == duo.ObjectiveAR {
+	if obj.Exact() {
 		kind = "exact"
 	}
 	fmt.Fprintf(stdout, "NLL %.4f ± %.4f nats/token (%s, %d Monte Carlo batches, %d tokens)\nPPL %.3f  BPD %.4f\n",

@@ -163,15 +163,19 @@ func (f *trainFlags) config(vocab int) (duo.TrainConfig, error) {
 			*o.dst = o.v
 		}
 	}
+	obj, err := duo.ObjectiveNamed(f.objective)
+	if err != nil {
+		return duo.TrainConfig{}, fmt.Errorf("--objective: %w", err)
+	}
 	m.Vocab, m.Length, m.MLPRatio, m.Dropout = vocab, f.length, 4, f.dropout
-	m.Causal = f.objective == duo.ObjectiveAR
+	m.Causal = obj.Causal()
 	cfg := duo.DefaultTrainConfig(m, f.steps)
 	cfg.Objective = f.objective
 	cfg.Batch, cfg.GradAccum = f.batch, f.accum
 	if f.curriculum >= 0 {
 		cfg.CurriculumSteps = f.curriculum
 	}
-	if f.objective != duo.ObjectiveDuo {
+	if _, curriculum := obj.(duo.Duo); !curriculum {
 		cfg.CurriculumSteps = 0
 	}
 	cfg.LR, cfg.WeightDecay, cfg.ClipNorm, cfg.EMADecay = f.lr, f.wd, f.clip, f.ema
