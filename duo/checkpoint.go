@@ -38,6 +38,7 @@ const (
 	trainDir      = "train"
 	rawFile       = "raw.safetensors"
 	optimizerFile = "optimizer.safetensors"
+	objectiveFile = "objective.safetensors" // a Stateful objective's state (DCD's teacher)
 	stateFile     = "state.json"
 )
 
@@ -134,6 +135,17 @@ func (t *Trainer) Save(dir string, keep int) (string, error) {
 		func() error { return params(rawFile, t.Params) },
 		func() error { return params(optimizerFile, t.moments()) },
 		func() error { return bytes(stateFile, state) },
+		func() error {
+			so, ok := t.Obj.(Stateful)
+			if !ok {
+				return nil
+			}
+			ps, err := so.State(t.Model)
+			if err != nil {
+				return err
+			}
+			return params(objectiveFile, ps)
+		},
 	} {
 		if err := write(); err != nil {
 			return "", fmt.Errorf("save: %w", err)
@@ -251,7 +263,7 @@ type Checkpoint struct {
 }
 
 // ckFiles are the paths of a checkpoint's files.
-type ckFiles struct{ state, ema, raw, optimizer string }
+type ckFiles struct{ state, ema, raw, optimizer, objective string }
 
 // OpenCheckpoint finds the newest complete checkpoint of the run in dir and
 // reads and validates its state. A run of the earlier layout (the training
@@ -263,10 +275,10 @@ func OpenCheckpoint(dir string) (*Checkpoint, error) {
 	switch {
 	case err == nil:
 		ck.Dir, ck.Skipped = d, skipped
-		ck.files = ckFiles{filepath.Join(d, stateFile), filepath.Join(d, nn.ModelFile), filepath.Join(d, rawFile), filepath.Join(d, optimizerFile)}
+		ck.files = ckFiles{filepath.Join(d, stateFile), filepath.Join(d, nn.ModelFile), filepath.Join(d, rawFile), filepath.Join(d, optimizerFile), filepath.Join(d, objectiveFile)}
 	case errors.Is(err, fs.ErrNotExist) && fileExists(filepath.Join(parent, stateFile)):
 		ck.Dir = parent
-		ck.files = ckFiles{filepath.Join(parent, stateFile), filepath.Join(dir, nn.ModelFile), filepath.Join(parent, rawFile), filepath.Join(parent, optimizerFile)}
+		ck.files = ckFiles{filepath.Join(parent, stateFile), filepath.Join(dir, nn.ModelFile), filepath.Join(parent, rawFile), filepath.Join(parent, optimizerFile), ""}
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("resume: %s holds no training checkpoint", dir)
 	default:
@@ -367,6 +379,16 @@ func (c *Checkpoint) Resume(train, val []int32, opt ResumeOptions) (*Trainer, er
 	}
 	if err := loadStamped(c.files.raw, t.Params, st.Step); err != nil {
 		return nil, err
+	}
+	if so, ok := t.Obj.(Stateful); ok {
+		ps, err := so.State(t.Model)
+		if err != nil {
+			return nil, err
+		}
+		if err := loadStamped(c.files.objective, ps, st.Step); err != nil {
+			return nil, err
+		}
+		so.Restored(st.Step)
 	}
 	t.Checkpoint = c.Dir
 	return t, nil

@@ -51,6 +51,18 @@ type Batch struct {
 	Dropout *tensor.RNG // nil: no dropout
 }
 
+// Stateful is an objective with state of its own that a checkpoint holds
+// (DCD's teacher network).
+type Stateful interface {
+	Objective
+	// Prepare is called before each training step with the network trained.
+	Prepare(step int, m *nn.DiT) error
+	// State returns the tensors to save and restore, for a network m.
+	State(m *nn.DiT) ([]nn.Param, error)
+	// Restored says that State was loaded from the checkpoint of step step.
+	Restored(step int)
+}
+
 // ObjectiveOf returns the objective a training configuration names, with
 // its schedules.
 func ObjectiveOf(c TrainConfig) (Objective, error) {
@@ -65,8 +77,10 @@ func ObjectiveOf(c TrainConfig) (Objective, error) {
 		return USDM{}, nil
 	case ObjectiveAR:
 		return AR{}, nil
+	case ObjectiveDCD:
+		return NewDCD(GammaSchedule{Min: c.GammaMin, Max: c.GammaMax}, c.Delta, c.RoundSteps), nil
 	}
-	return nil, fmt.Errorf("objective %q: want duo, udlm or ar", c.Objective)
+	return nil, fmt.Errorf("objective %q: want duo, udlm, ar or dcd", c.Objective)
 }
 
 // ObjectiveNamed returns the objective called name as a trained model is

@@ -33,8 +33,10 @@ type TrainConfig struct {
 	WeightDecay     float64   `json:"weight_decay"`
 	ClipNorm        float64   `json:"clip_norm"`
 	EMADecay        float64   `json:"ema_decay"`
-	EvalEvery       int       `json:"eval_every"`   // steps between validations (0: never)
-	EvalBatches     int       `json:"eval_batches"` // validation batches per evaluation
+	RoundSteps      int       `json:"round_steps,omitempty"` // DCD: steps per round (the teacher is refreshed, delta doubles)
+	Delta           float64   `json:"delta,omitempty"`       // DCD: delta of the first round
+	EvalEvery       int       `json:"eval_every"`            // steps between validations (0: never)
+	EvalBatches     int       `json:"eval_batches"`          // validation batches per evaluation
 	Seed            uint64    `json:"seed"`
 }
 
@@ -87,6 +89,8 @@ func (c TrainConfig) Validate() error {
 		return fmt.Errorf("clip norm %g must be >= 0 (0: off) and finite", c.ClipNorm)
 	case !(c.EMADecay >= 0 && c.EMADecay < 1):
 		return fmt.Errorf("ema decay %g outside [0, 1)", c.EMADecay)
+	case obj.Name() == ObjectiveDCD && (c.RoundSteps < 1 || !(c.Delta > 0 && c.Delta <= 1)):
+		return fmt.Errorf("distillation needs round_steps >= 1 (have %d) and delta in (0, 1] (have %g)", c.RoundSteps, c.Delta)
 	}
 	return nil
 }
@@ -181,6 +185,11 @@ func (t *Trainer) TrainStep() (Record, error) {
 	rec := Record{Step: t.Step + 1, Curriculum: t.InCurriculum(), LR: nn.WarmupConstant{LR: cfg.LR, Warmup: cfg.Warmup}.At(t.Step)}
 	tokens := 0
 	losses := make([]*tensor.Tensor, 0, cfg.GradAccum)
+	if s, ok := t.Obj.(Stateful); ok {
+		if err := s.Prepare(t.Step, t.Model); err != nil {
+			return rec, err
+		}
+	}
 	for a := 0; a < cfg.GradAccum; a++ {
 		tp := autograd.NewTape()
 		tp.SetReleaseValues(true) // only the (scalar) loss is read after Backward
