@@ -79,8 +79,10 @@ func ObjectiveOf(c TrainConfig) (Objective, error) {
 		return AR{}, nil
 	case ObjectiveDCD:
 		return NewDCD(GammaSchedule{Min: c.GammaMin, Max: c.GammaMax}, c.Delta, c.RoundSteps), nil
+	case ObjectiveMDLM:
+		return MDLM{}, nil
 	}
-	return nil, fmt.Errorf("objective %q: want duo, udlm, ar or dcd", c.Objective)
+	return nil, fmt.Errorf("objective %q: want duo, udlm, mdlm, ar or dcd", c.Objective)
 }
 
 // ObjectiveNamed returns the objective called name as a trained model is

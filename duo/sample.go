@@ -28,6 +28,9 @@ type SampleConfig struct {
 	// Schedule is the noise schedule the model was trained with (nil: the
 	// log-linear schedule of text models).
 	Schedule Schedule
+	// Objective is the one the model was trained with (nil: a uniform-state
+	// model); MDLM models have a sampler of their own.
+	Objective Objective
 
 	// Repair, when set, holds Batch*Length tokens taken as the latent z_t at
 	// time From (in (0, 1]): sampling starts there instead of from pure
@@ -79,6 +82,11 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 	what := fmt.Sprintf("sampling %d sequences of %d tokens (vocab_size %d, hidden_dim %d, %d blocks)", B, L, K, m.Hidden, m.Config.Blocks)
 	if err := sysmem.Check(what, m.Config.MemoryBytes(B, L, false)); err != nil {
 		return nil, err
+	}
+	if s, ok := cfg.Objective.(interface {
+		sample(*nn.DiT, SampleConfig) ([][]int32, error)
+	}); ok {
+		return s.sample(m, cfg)
 	}
 	rng := tensor.NewRNG(cfg.Seed)
 	sched := cfg.Schedule

@@ -21,17 +21,15 @@ type check struct {
 }
 
 // checkFlags returns an error naming the first flag whose check fails,
-// with its value as given.
+// with its value as given. Checks of flags fs does not define are skipped
+// (commands share checks over a common set of flags).
 func checkFlags(fs *flag.FlagSet, checks ...check) error {
 	for _, c := range checks {
-		if c.ok {
+		f := fs.Lookup(c.name)
+		if c.ok || f == nil {
 			continue
 		}
-		v := "?"
-		if f := fs.Lookup(c.name); f != nil {
-			v = f.Value.String()
-		}
-		return fmt.Errorf("--%s %s: want %s", c.name, v, c.want)
+		return fmt.Errorf("--%s %s: want %s", c.name, f.Value.String(), c.want)
 	}
 	return nil
 }

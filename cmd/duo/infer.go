@@ -77,12 +77,15 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer release()
-	m, _, t, err := loadCheckpoint(*dir, *tok)
+	m, info, t, err := loadCheckpoint(*dir, *tok)
 	if err != nil {
 		return err
 	}
 	if cfg.Length == 0 {
 		cfg.Length = m.Length
+	}
+	if cfg.Objective, err = duo.ObjectiveNamed(info.Objective); err != nil {
+		return err
 	}
 	out, err := duo.Sample(m, cfg)
 	if err != nil {

@@ -68,43 +68,71 @@ type trainFlags struct {
 	threads, keep                           int
 	resume, force                           bool
 	set                                     map[string]bool // the flags given on the command line
+
+	// build makes the run's configuration from the flags for a corpus of
+	// vocabulary K (saved: the run's, on resume); nil: config.
+	build func(vocab int, saved *duo.TrainConfig) (duo.TrainConfig, error)
+	// fresh makes the trainer of a new run; nil: duo.NewTrainer.
+	fresh func(cfg duo.TrainConfig, train, val []int32) (*duo.Trainer, error)
 }
 
+// buildConfig makes the run's configuration (see build).
+func (f *trainFlags) buildConfig(vocab int, saved *duo.TrainConfig) (duo.TrainConfig, error) {
+	if f.build != nil {
+		return f.build(vocab, saved)
+	}
+	return f.config(vocab)
+}
+
+// runDefaults are the defaults of the optimiser flags, which differ
+// between training and distillation.
+type runDefaults struct {
+	lr, ema, dropout float64
+	batch            int
+}
+
+// register registers every training flag: the run's and the model's.
 func (f *trainFlags) register(fs *flag.FlagSet, steps int, model string) {
-	fs.StringVar(&f.data, "data", "", "training corpus: a text file, a directory of text files, or a uint16 .bin token file")
-	f.corpusFlags.register(fs)
-	fs.StringVar(&f.out, "out", "runs/duo", "run directory: checkpoints, log and plots")
-	fs.StringVar(&f.tok, "tokenizer", "bytes", `"bytes" or a directory with GPT-2 BPE files (encoder.json + vocab.bpe, vocab.json + merges.txt, or tokenizer.json)`)
+	f.registerRun(fs, "run directory: checkpoints, log and plots", runDefaults{lr: 3e-4, ema: 0.9999, dropout: 0.1, batch: 16})
 	fs.StringVar(&f.model, "model", model, "model size: micro, mini, tiny or small (the per-field flags below override it)")
-	fs.StringVar(&f.objective, "objective", duo.ObjectiveDuo, "duo (curriculum then discrete), udlm (no curriculum) or ar (causal baseline)")
+	fs.StringVar(&f.objective, "objective", duo.ObjectiveDuo, "duo (curriculum then discrete), udlm (no curriculum), mdlm (masked diffusion baseline) or ar (causal baseline)")
 	fs.IntVar(&f.length, "length", 128, "sequence length L")
 	fs.IntVar(&f.hidden, "hidden", 0, "hidden size D (0: from --model)")
 	fs.IntVar(&f.blocks, "blocks", 0, "transformer blocks (0: from --model)")
 	fs.IntVar(&f.heads, "heads", 0, "attention heads (0: from --model)")
 	fs.IntVar(&f.cond, "cond", 0, "time-conditioning width C (0: from --model)")
-	fs.Float64Var(&f.dropout, "dropout", 0.1, "dropout probability")
 	fs.IntVar(&f.steps, "steps", steps, "optimiser steps")
 	fs.IntVar(&f.curriculum, "curriculum-steps", -1, "steps trained with the Gaussian curriculum (-1: half of --steps)")
-	fs.IntVar(&f.batch, "batch", 16, "sequences per optimiser step")
-	fs.IntVar(&f.accum, "grad-accum", 1, "forward/backward passes per step (the batch is split between them)")
-	fs.Float64Var(&f.lr, "lr", 3e-4, "peak learning rate (AdamW)")
 	fs.IntVar(&f.warmup, "warmup", -1, "linear warm-up steps (-1: 10% of --steps, at most 2500)")
-	fs.Float64Var(&f.wd, "weight-decay", 0, "AdamW decoupled weight decay")
-	fs.Float64Var(&f.clip, "clip", 1, "gradient clipping by global norm (0: off)")
-	fs.Float64Var(&f.ema, "ema", 0.9999, "EMA decay of the weights used for evaluation and sampling")
 	fs.Float64Var(&f.gammaMin, "gamma-min", -3.5, "curriculum log-SNR range: lower end")
 	fs.Float64Var(&f.gammaMax, "gamma-max", -1.75, "curriculum log-SNR range: upper end")
 	fs.Float64Var(&f.tauStart, "log10-tau", -3, "curriculum softmax temperature, log10 (start of its schedule)")
 	fs.Float64Var(&f.tauEnd, "log10-tau-end", 0, "log10 tau at --tau-end-step (default: constant --log10-tau)")
 	fs.IntVar(&f.tauStartStep, "tau-start-step", 0, "step where the log10 tau schedule starts")
 	fs.IntVar(&f.tauEndStep, "tau-end-step", 0, "step where the log10 tau schedule ends (0: constant tau)")
+	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out from its newest complete checkpoint (--steps, --lr, --curriculum-steps, --eval-every and --eval-batches may change)")
+}
+
+// registerRun registers the flags of any training run: corpus, output,
+// optimiser, evaluation, checkpoints, threads.
+func (f *trainFlags) registerRun(fs *flag.FlagSet, out string, d runDefaults) {
+	fs.StringVar(&f.data, "data", "", "training corpus: a text file, a directory of text files, or a uint16 .bin token file")
+	f.corpusFlags.register(fs)
+	fs.StringVar(&f.out, "out", "runs/duo", out)
+	fs.StringVar(&f.tok, "tokenizer", "bytes", `"bytes" or a directory with GPT-2 BPE files (encoder.json + vocab.bpe, vocab.json + merges.txt, or tokenizer.json)`)
+	fs.Float64Var(&f.dropout, "dropout", d.dropout, "dropout probability")
+	fs.IntVar(&f.batch, "batch", d.batch, "sequences per optimiser step")
+	fs.IntVar(&f.accum, "grad-accum", 1, "forward/backward passes per step (the batch is split between them)")
+	fs.Float64Var(&f.lr, "lr", d.lr, "peak learning rate (AdamW)")
+	fs.Float64Var(&f.wd, "weight-decay", 0, "AdamW decoupled weight decay")
+	fs.Float64Var(&f.clip, "clip", 1, "gradient clipping by global norm (0: off)")
+	fs.Float64Var(&f.ema, "ema", d.ema, "EMA decay of the weights used for evaluation and sampling")
 	fs.IntVar(&f.evalEvery, "eval-every", 0, "steps between validations of the EMA weights (0: 10 per run)")
 	fs.IntVar(&f.evalBatches, "eval-batches", 8, "validation batches per evaluation")
 	fs.IntVar(&f.ckptEvery, "checkpoint-every", 0, "steps between checkpoints (0: 10 per run)")
 	fs.Uint64Var(&f.seed, "seed", 1, "random seed")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0: all cores, or DUO_THREADS)")
 	fs.IntVar(&f.keep, "keep", duo.DefaultKeep, "complete checkpoints kept in --out/train (the newest; at least 1)")
-	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out from its newest complete checkpoint (--steps, --lr, --curriculum-steps, --eval-every and --eval-batches may change)")
 	fs.BoolVar(&f.force, "force", false, "start a new run in an --out that holds one (its checkpoints are removed); with --resume, accept a corpus other than the run's")
 }
 
@@ -167,7 +195,7 @@ func (f *trainFlags) config(vocab int) (duo.TrainConfig, error) {
 	if err != nil {
 		return duo.TrainConfig{}, fmt.Errorf("--objective: %w", err)
 	}
-	m.Vocab, m.Length, m.MLPRatio, m.Dropout = vocab, f.length, 4, f.dropout
+	m.Vocab, m.Length, m.MLPRatio, m.Dropout = duo.ModelVocab(obj, vocab), f.length, 4, f.dropout
 	m.Causal = obj.Causal()
 	cfg := duo.DefaultTrainConfig(m, f.steps)
 	cfg.Objective = f.objective
@@ -339,11 +367,15 @@ func start(f *trainFlags, stderr io.Writer) (*duo.Trainer, error) {
 		if err != nil {
 			return nil, err
 		}
-		cfg, err := f.config(corpus.Vocab)
+		cfg, err := f.buildConfig(corpus.Vocab, nil)
 		if err != nil {
 			return nil, err
 		}
-		t, err := duo.NewTrainer(cfg, corpus.Train, corpus.Val)
+		fresh := f.fresh
+		if fresh == nil {
+			fresh = duo.NewTrainer
+		}
+		t, err := fresh(cfg, corpus.Train, corpus.Val)
 		if err != nil {
 			return nil, err
 		}
@@ -396,6 +428,9 @@ var resumeFlags = map[string]struct {
 	"curriculum-steps": {true, func(c *duo.TrainConfig) []any { return []any{&c.CurriculumSteps} }},
 	"eval-every":       {true, func(c *duo.TrainConfig) []any { return []any{&c.EvalEvery} }},
 	"eval-batches":     {true, func(c *duo.TrainConfig) []any { return []any{&c.EvalBatches} }},
+	"rounds":           {true, func(c *duo.TrainConfig) []any { return []any{&c.Steps} }},
+	"steps-per-round":  {false, func(c *duo.TrainConfig) []any { return []any{&c.RoundSteps} }},
+	"delta":            {false, func(c *duo.TrainConfig) []any { return []any{&c.Delta} }},
 	"model": {false, func(c *duo.TrainConfig) []any {
 		return []any{&c.Model.Hidden, &c.Model.Blocks, &c.Model.Heads, &c.Model.Cond}
 	}},
@@ -428,7 +463,7 @@ var resumeFlags = map[string]struct {
 func (f *trainFlags) resumeConfig(saved duo.TrainConfig, vocab int) (duo.TrainConfig, error) {
 	// Only the flags given matter: the configuration built from all of
 	// them need not validate (the error would be about defaults).
-	asked, _ := f.config(vocab)
+	asked, _ := f.buildConfig(vocab, &saved)
 	cfg := saved
 	names := make([]string, 0, len(f.set))
 	for name := range f.set {
