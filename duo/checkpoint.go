@@ -446,7 +446,7 @@ func LoadModel(dir string) (*nn.DiT, ModelInfo, error) {
 			info.Objective = ObjectiveUDLM
 		}
 	default:
-		return nil, info, fmt.Errorf("%s: model_type %q is not a uniform-state (Duo) model; its sampler and loss are not implemented here", path, info.ModelType)
+		return nil, info, fmt.Errorf("%s: model_type %q: only the authors' Duo layout (model_type duo or udlm) is read from Hugging Face directories", path, info.ModelType)
 	}
 	if info.Objective == "" {
 		info.Objective = ObjectiveDuo

@@ -157,10 +157,12 @@ func objectiveOf(algo string) (string, error) {
 		return duo.ObjectiveUDLM, nil
 	case a == "ar":
 		return duo.ObjectiveAR, nil
-	case a == "mdlm" || a == "sedd" || a == "d3pm":
-		return "", fmt.Errorf("algo %q: a masked/absorbing-state model, whose sampler and loss are not implemented here", algo)
+	case a == "mdlm":
+		return duo.ObjectiveMDLM, nil
+	case a == "sedd" || a == "d3pm":
+		return "", fmt.Errorf("algo %q: an absorbing-state model whose loss and sampler are not implemented here (MDLM is)", algo)
 	}
-	return "", fmt.Errorf("algo %q: unknown; pass --objective duo|udlm|ar", algo)
+	return "", fmt.Errorf("algo %q: unknown; pass --objective duo|udlm|mdlm|ar", algo)
 }
 
 func runExport(args []string, stdout, stderr io.Writer) error {

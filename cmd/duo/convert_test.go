@@ -122,7 +122,7 @@ func TestConvertLightning(t *testing.T) {
 		{[]string{"--ckpt", testdata + "lightning_tiny_bf16.ckpt", "--length", "16", "--ema"}, "no EMA weights"},
 		{[]string{"--ckpt", testdata + "lightning_tiny_bf16.ckpt"}, "--length"},
 		{[]string{"--ckpt", testdata + "lightning_bad.ckpt", "--length", "16"}, "non-contiguous"},
-		{[]string{"--ckpt", testdata + "lightning_tiny.ckpt", "--objective", "mdlm"}, "want duo, udlm or ar"},
+		{[]string{"--ckpt", testdata + "lightning_tiny.ckpt", "--objective", "sedd"}, "want duo, udlm, mdlm, ar or dcd"},
 		{[]string{"--ckpt", testdata + "lightning_tiny.ckpt", "--tokenizer", "bytes"}, "256 ids but the model only 67"},
 		{[]string{"--ckpt", testdata + "nosuch.ckpt"}, "nosuch.ckpt"},
 		{[]string{}, "--ckpt and --out are required"},
