@@ -75,6 +75,9 @@ func runDistill(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	f.build = func(vocab int, saved *duo.TrainConfig) (duo.TrainConfig, error) {
+		if saved != nil && !f.set["steps-per-round"] {
+			*roundSteps = saved.RoundSteps // --rounds on resume counts the run's rounds
+		}
 		m := nn.Config{}
 		switch {
 		case from != nil:

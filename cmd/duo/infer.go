@@ -59,6 +59,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Length, "length", 0, "tokens per sample (0: the model's length)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "random seed")
 	asJSON := fs.Bool("json", false, "print one JSON object with the samples, their ids and entropies")
+	judgeDir := fs.String("judge", "", "an AR checkpoint: also print the samples' generative perplexity under it")
 	exec := addExecFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -87,24 +88,35 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if cfg.Objective, err = duo.ObjectiveNamed(info.Objective); err != nil {
 		return err
 	}
+	var judge *nn.DiT
+	if *judgeDir != "" {
+		if judge, err = loadJudge(*judgeDir); err != nil {
+			return err
+		}
+	}
 	out, err := duo.Sample(m, cfg)
 	if err != nil {
 		return err
 	}
-	type sample struct {
-		Text    string  `json:"text"`
-		IDs     []int32 `json:"ids"`
-		Entropy float64 `json:"entropy"`
-	}
-	var res []sample
+	res := sampleFile{Steps: cfg.Steps, Sampler: cfg.Sampler}
 	for _, ids := range out {
-		res = append(res, sample{t.Decode(ids), ids, duo.Entropy(ids)})
+		res.Samples = append(res.Samples, sampleRecord{t.Decode(ids), ids, duo.Entropy(ids)})
+	}
+	if judge != nil {
+		g, err := duo.GenPPL(judge, out)
+		if err != nil {
+			return err
+		}
+		res.GenPPL = &g
 	}
 	if *asJSON {
-		return json.NewEncoder(stdout).Encode(map[string]any{"steps": cfg.Steps, "sampler": cfg.Sampler, "samples": res})
+		return json.NewEncoder(stdout).Encode(res)
 	}
-	for i, s := range res {
+	for i, s := range res.Samples {
 		fmt.Fprintf(stdout, "=== sample %d (%d steps, %s, entropy %.2f) ===\n%s\n", i+1, cfg.Steps, cfg.Sampler, s.Entropy, s.Text)
+	}
+	if res.GenPPL != nil {
+		printGenPPL(stdout, *res.GenPPL, *judgeDir)
 	}
 	return nil
 }

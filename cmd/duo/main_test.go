@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/duo-go/duo/duo"
 )
 
 func TestCLI(t *testing.T) {
@@ -87,5 +89,59 @@ func TestTrainSampleEvalDenoise(t *testing.T) {
 		if code := run(args, &stdout, &stderr); code != 1 || stderr.Len() == 0 {
 			t.Errorf("duo %v: status %d, stderr %q; want 1 and a message", args, code, stderr.String())
 		}
+	}
+}
+
+// The paper's pipeline from the command line: a Duo teacher, its DCD
+// student (and a resumed extra round), the MDLM baseline, an AR judge, and
+// Gen PPL of samples by sample --judge and by genppl on sample --json.
+func TestDistillMDLMGenPPL(t *testing.T) {
+	dir := t.TempDir()
+	corpus := writeCorpus(t, dir)
+	small := []string{"--model", "micro", "--hidden", "16", "--blocks", "1", "--heads", "2", "--cond", "8", "--length", "16", "--batch", "4", "--threads", "1", "--device", "cpu", "--eval-batches", "1"}
+	run1 := func(args ...string) string {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != 0 {
+			t.Fatalf("duo %v: status %d\n%s", args, code, stderr.String())
+		}
+		return stdout.String() + stderr.String()
+	}
+	teacher, student, mdlm, judge := dir+"/teacher", dir+"/student", dir+"/mdlm", dir+"/judge"
+	run1(append([]string{"train", "--data", corpus, "--out", teacher, "--steps", "6"}, small...)...)
+	run1(append([]string{"train", "--data", corpus, "--out", mdlm, "--steps", "6", "--objective", "mdlm"}, small...)...)
+	run1(append([]string{"train", "--data", corpus, "--out", judge, "--steps", "6", "--objective", "ar"}, small...)...)
+	distill := []string{"distill", "--teacher", teacher, "--data", corpus, "--out", student, "--steps-per-round", "2", "--batch", "4", "--threads", "1", "--device", "cpu", "--eval-batches", "1"}
+	if out := run1(append(distill, "--rounds", "2")...); !strings.Contains(out, "distilled model") {
+		t.Errorf("distill printed %q", out)
+	}
+	run1("distill", "--out", student, "--data", corpus, "--resume", "--rounds", "3", "--device", "cpu")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"distill", "--out", student, "--data", corpus, "--resume", "--steps-per-round", "3", "--device", "cpu"}, &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "--steps-per-round cannot change on --resume") {
+		t.Errorf("changing --steps-per-round on resume: status %d, %q", code, stderr.String())
+	}
+	if ck, err := duo.OpenCheckpoint(student); err != nil || ck.Step != 6 || ck.Config.RoundSteps != 2 {
+		t.Errorf("student after --rounds 3: %v, %v", ck, err)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(append(distill[:len(distill):len(distill)], "--out", dir+"/s2", "--rounds", "12"), &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "doubles past 1") {
+		t.Errorf("12 rounds from delta 1/512: status %d, %q", code, stderr.String())
+	}
+	for _, m := range []string{student, mdlm} {
+		out := run1("sample", "--checkpoint", m, "--steps", "4", "--n", "2", "--judge", judge, "--device", "cpu")
+		if !strings.Contains(out, "Gen PPL") || !strings.Contains(out, "entropy") {
+			t.Errorf("sample --judge on %s printed %q", m, out)
+		}
+	}
+	js := run1("sample", "--checkpoint", student, "--steps", "2", "--n", "3", "--json", "--device", "cpu")
+	samples := dir + "/samples.json"
+	os.WriteFile(samples, []byte(js[:strings.LastIndex(js, "}")+1]), 0o644)
+	if out := run1("genppl", "--judge", judge, "--samples", samples, "--device", "cpu"); !strings.Contains(out, "Gen PPL") || !strings.Contains(out, "of 3 samples") {
+		t.Errorf("genppl printed %q", out)
+	}
+	if out := run1("eval", "--checkpoint", mdlm, "--data", corpus, "--batch", "4", "--device", "cpu"); !strings.Contains(out, "NELBO bound") {
+		t.Errorf("eval of MDLM printed %q", out)
 	}
 }

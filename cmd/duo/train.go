@@ -333,6 +333,9 @@ func train(ctx context.Context, f *trainFlags, stdout, stderr io.Writer) (*duo.T
 		c.Steps, c.CurriculumSteps, c.Batch, c.GradAccum, c.LR, warm, c.WeightDecay, c.ClipNorm, c.EMADecay, c.Seed, parallel.Threads())
 	fmt.Fprintf(stderr, "checkpoints: every %d steps into %s, the newest %d kept\n", every, filepath.Join(f.out, "train"), f.keep)
 	status := newStatus(stderr)
+	if _, ok := t.Obj.(duo.Duo); !ok {
+		status.phase = t.Obj.Name()
+	}
 	err = t.Run(ctx, duo.RunOptions{CheckpointDir: f.out, CheckpointEvery: every, Keep: f.keep, Progress: status.update})
 	status.done()
 	if errors.Is(err, errInterrupted) {
@@ -524,6 +527,7 @@ func copyTokenizer(spec, out string) error {
 // status prints a live progress line: a rewritten line on a terminal, one
 // line per few seconds otherwise.
 type status struct {
+	phase string // what a step that is not in the curriculum is called
 	w     io.Writer
 	tty   bool
 	last  time.Time
@@ -531,7 +535,7 @@ type status struct {
 }
 
 func newStatus(w io.Writer) *status {
-	s := &status{w: w}
+	s := &status{w: w, phase: "discrete"}
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 			s.tty = true
@@ -541,7 +545,7 @@ func newStatus(w io.Writer) *status {
 }
 
 func (s *status) update(p duo.Progress) {
-	phase := "discrete"
+	phase := s.phase
 	if p.Curriculum {
 		phase = "curriculum"
 	}

@@ -1,0 +1,88 @@
+package duo
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/duo-go/duo/nn"
+	"github.com/duo-go/duo/tensor"
+)
+
+// GenPPLResult is the quality of a set of samples as the paper measures it
+// (spec evaluation.md): generative perplexity under an autoregressive judge,
+// always with the samples' unigram entropy, since repetitive text has a low
+// Gen PPL too.
+type GenPPLResult struct {
+	GenPPL  float64 `json:"gen_ppl"` // exp of the judge's mean NLL per scored token
+	NLL     float64 `json:"nll"`     // the judge's mean NLL per scored token (nats)
+	Entropy float64 `json:"entropy"` // mean over samples of Entropy (nats)
+	Tokens  int     `json:"tokens"`  // tokens scored
+	Samples int     `json:"samples"`
+}
+
+// GenPPL scores samples with an AR judge. A sample of n tokens is cut into
+// consecutive chunks of at most judge.Length+1 tokens; each token of a
+// chunk but its first is scored given the ones before it, with the judge's
+// log-probabilities in float64.
+func GenPPL(judge *nn.DiT, samples [][]int32) (GenPPLResult, error) {
+	var res GenPPLResult
+	if !judge.Causal {
+		return res, fmt.Errorf("genppl: the judge must be an AR (causal) model")
+	}
+	if len(samples) == 0 {
+		return res, fmt.Errorf("genppl: no samples")
+	}
+	span := judge.Length + 1
+	byLen := map[int][][]int32{} // chunks of each length, batched together
+	for i, s := range samples {
+		for _, id := range s {
+			if id < 0 || int(id) >= judge.Vocab {
+				return res, fmt.Errorf("genppl: sample %d has token id %d outside the judge's vocabulary [0,%d)", i, id, judge.Vocab)
+			}
+		}
+		for lo := 0; lo+1 < len(s); lo += span {
+			c := s[lo:min(lo+span, len(s))]
+			byLen[len(c)] = append(byLen[len(c)], c)
+		}
+		res.Entropy += Entropy(s) / float64(len(samples))
+	}
+	lens := make([]int, 0, len(byLen))
+	for n := range byLen {
+		lens = append(lens, n)
+	}
+	sort.Ints(lens)
+	const batch = 16
+	var sum float64
+	for _, n := range lens {
+		chunks := byLen[n]
+		for lo := 0; lo < len(chunks); lo += batch {
+			part := chunks[lo:min(lo+batch, len(chunks))]
+			ids := make([]int32, 0, len(part)*(n-1))
+			for _, c := range part {
+				ids = append(ids, c[:n-1]...)
+			}
+			logits, err := judge.Forward(nil, nn.Input{Batch: len(part), IDs: ids})
+			if err != nil {
+				return res, err
+			}
+			x, K := logits.Value.Host(), judge.Vocab
+			lp := make([]float64, K)
+			for b, c := range part {
+				for p := 0; p < n-1; p++ {
+					r := b*(n-1) + p
+					tensor.LogSoftmax64(lp, x[r*K:(r+1)*K])
+					sum -= lp[c[p+1]]
+					res.Tokens++
+				}
+			}
+		}
+	}
+	if res.Tokens == 0 {
+		return res, fmt.Errorf("genppl: no token to score (samples of one token)")
+	}
+	res.NLL = sum / float64(res.Tokens)
+	res.GenPPL = math.Exp(res.NLL)
+	res.Samples = len(samples)
+	return res, nil
+}
