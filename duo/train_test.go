@@ -380,7 +380,7 @@ func TestObjectives(t *testing.T) {
 			t.Errorf("%s: name %q causal %v exact %v span %d", c.name, o.Name(), o.Causal(), o.Exact(), o.Span(8))
 		}
 	}
-	if _, err := ObjectiveNamed("mdlm"); err == nil || !strings.Contains(err.Error(), `objective "mdlm"`) {
+	if _, err := ObjectiveNamed("sedd"); err == nil || !strings.Contains(err.Error(), `objective "sedd"`) {
 		t.Errorf("unknown objective: %v", err)
 	}
 	cfg := tinyConfig(ObjectiveDuo)
