@@ -42,16 +42,23 @@ type TrainConfig struct {
 
 // DefaultTrainConfig returns the reference recipe's choices scaled to a
 // small model: AdamW (0.9, 0.999), no weight decay, clipping at 1, EMA
-// 0.9999, curriculum gamma in [-3.5, -1.75] with tau = 1e-3 (LM1B) for the
-// first half of training.
+// 0.9999, and the curriculum for the first half of training with tau =
+// 1e-3 over the gamma range where alpha spans [0.95, 0.05] for the model's
+// vocabulary (CurriculumGammaRange; the LM1B recipe's [-3.5, -1.75] for a
+// vocabulary that the range cannot be computed for).
 func DefaultTrainConfig(model nn.Config, steps int) TrainConfig {
-	return TrainConfig{
+	c := TrainConfig{
 		Model: model, Objective: ObjectiveDuo, Tokenizer: "bytes",
 		Batch: 16, GradAccum: 1, Steps: steps, CurriculumSteps: steps / 2,
 		GammaMin: -3.5, GammaMax: -1.75, Log10TauStart: -3, Log10TauEnd: -3,
 		LR: 3e-4, Warmup: 2500, ClipNorm: 1, EMADecay: 0.9999,
 		EvalBatches: 8, Seed: 1,
 	}
+	if model.Vocab >= 2 && model.Vocab <= 1<<24 {
+		g := CurriculumGammaRange(model.Vocab)
+		c.GammaMin, c.GammaMax = g.Min, g.Max
+	}
+	return c
 }
 
 // Validate reports the first inconsistent setting. Every number must be

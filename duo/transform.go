@@ -286,6 +286,27 @@ func (g GammaSchedule) AlphaPrimeAtT(tr *Transform, t float64) float64 {
 	return tr.DAlphaDGamma(g.Gamma(t)) * (g.Max - g.Min)
 }
 
+// CurriculumGammaRange returns the log-SNR range over which alpha = T(gamma)
+// falls from 0.95 to 0.05 for a vocabulary of K ids: the paper chooses its
+// curriculum ranges so ("alpha spans about [0.05, 0.95]"; [-3.55, -1.85]
+// for GPT-2's 50257 ids). It depends on K strongly: [-3.1, -0.3] for 256.
+func CurriculumGammaRange(K int) GammaSchedule {
+	tr := TransformFor(K)
+	at := func(alpha float64) float64 { // T is decreasing in gamma
+		lo, hi := -20.0, 20.0
+		for range 60 {
+			mid := (lo + hi) / 2
+			if tr.Alpha(mid) > alpha {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		return math.Round((lo+hi)/2*100) / 100
+	}
+	return GammaSchedule{Min: at(0.95), Max: at(0.05)}
+}
+
 // DualSchedule is the USDM Schedule induced by a Gaussian log-SNR schedule
 // through T (Eqs. 10-13): what the curriculum's loss uses.
 type DualSchedule struct {

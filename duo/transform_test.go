@@ -188,3 +188,17 @@ func BenchmarkNewTransform(b *testing.B) {
 		NewTransform(50257)
 	}
 }
+
+// The automatic curriculum range reproduces the paper's OpenWebText range
+// for GPT-2's vocabulary, and spans alpha [0.95, 0.05] for any K.
+func TestCurriculumGammaRange(t *testing.T) {
+	if g := CurriculumGammaRange(50257); math.Abs(g.Min+3.55) > 0.03 || math.Abs(g.Max+1.85) > 0.03 {
+		t.Errorf("K = 50257: %+v, the paper uses [-3.55, -1.85]", g)
+	}
+	for _, K := range []int{8, 256, 30522} {
+		g, tr := CurriculumGammaRange(K), TransformFor(K)
+		if a, b := tr.Alpha(g.Min), tr.Alpha(g.Max); math.Abs(a-0.95) > 0.01 || math.Abs(b-0.05) > 0.01 {
+			t.Errorf("K = %d: %+v gives alpha %.3f .. %.3f", K, g, a, b)
+		}
+	}
+}

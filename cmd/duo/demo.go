@@ -30,6 +30,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	f.parsed(fs)
+	f.args = append([]string{"demo"}, args...)
 	if err := checkFlags(fs, check{"time", *budget > 0, "a positive duration"}, check{"steps", f.steps >= 0, ">= 0 (0: from --time)"}); err != nil {
 		return err
 	}

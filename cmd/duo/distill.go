@@ -34,6 +34,7 @@ func runDistill(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	f.parsed(fs)
+	f.args = append([]string{"distill"}, args...)
 	f.steps = *rounds * *roundSteps
 	err := checkFlags(fs,
 		check{"rounds", *rounds >= 1, "at least 1"},

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/duo-go/duo/duo"
 	"github.com/duo-go/duo/internal/data"
@@ -60,6 +61,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "random seed")
 	asJSON := fs.Bool("json", false, "print one JSON object with the samples, their ids and entropies")
 	judgeDir := fs.String("judge", "", "an AR checkpoint: also print the samples' generative perplexity under it")
+	record := fs.Bool("record", false, "append this sampling run's metrics (Gen PPL with --judge, entropy, speed) to the checkpoint's run.json")
 	exec := addExecFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -94,10 +96,12 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	begin := time.Now()
 	out, err := duo.Sample(m, cfg)
 	if err != nil {
 		return err
 	}
+	wall := time.Since(begin)
 	res := sampleFile{Steps: cfg.Steps, Sampler: cfg.Sampler}
 	for _, ids := range out {
 		res.Samples = append(res.Samples, sampleRecord{t.Decode(ids), ids, duo.Entropy(ids)})
@@ -108,6 +112,19 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		res.GenPPL = &g
+	}
+	if *record {
+		sm := sampleMetrics{Steps: cfg.Steps, Sampler: cfg.Sampler, TopP: cfg.TopP, N: cfg.Batch, Length: cfg.Length, Seed: cfg.Seed,
+			WallSeconds: wall.Seconds(), TokensPerS: float64(cfg.Batch*cfg.Length) / wall.Seconds()}
+		for _, s := range res.Samples {
+			sm.Entropy += s.Entropy / float64(len(res.Samples))
+		}
+		if res.GenPPL != nil {
+			sm.Judge, sm.GenPPL = *judgeDir, res.GenPPL.GenPPL
+		}
+		if err := appendRecord(*dir, func(r *runRecord) { r.Samples = append(r.Samples, sm) }); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
@@ -134,6 +151,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	mc := fs.Int("mc", 1, "Monte Carlo time samples per batch (diffusion models)")
 	seed := fs.Uint64("seed", 1, "random seed for times and noise")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	record := fs.Bool("record", false, "store the result as the validation of the checkpoint's run.json")
 	exec := addExecFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -174,6 +192,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	res, err := duo.Evaluate(m, stream, duo.EvalOptions{Objective: obj, Batch: *batch, Batches: *batches, MC: *mc, Seed: *seed})
 	if err != nil {
 		return err
+	}
+	if *record {
+		if err := appendRecord(*dir, func(r *runRecord) { r.Validation = &res }); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)

@@ -68,6 +68,7 @@ type trainFlags struct {
 	threads, keep                           int
 	resume, force                           bool
 	set                                     map[string]bool // the flags given on the command line
+	args                                    []string        // the command line, for the run record
 
 	// build makes the run's configuration from the flags for a corpus of
 	// vocabulary K (saved: the run's, on resume); nil: config.
@@ -104,8 +105,8 @@ func (f *trainFlags) register(fs *flag.FlagSet, steps int, model string) {
 	fs.IntVar(&f.steps, "steps", steps, "optimiser steps")
 	fs.IntVar(&f.curriculum, "curriculum-steps", -1, "steps trained with the Gaussian curriculum (-1: half of --steps)")
 	fs.IntVar(&f.warmup, "warmup", -1, "linear warm-up steps (-1: 10% of --steps, at most 2500)")
-	fs.Float64Var(&f.gammaMin, "gamma-min", -3.5, "curriculum log-SNR range: lower end")
-	fs.Float64Var(&f.gammaMax, "gamma-max", -1.75, "curriculum log-SNR range: upper end")
+	fs.Float64Var(&f.gammaMin, "gamma-min", 0, "curriculum log-SNR range: lower end (with --gamma-max 0 too: the range where alpha = T(gamma) spans [0.95, 0.05] for the vocabulary, as the paper chooses it; -3.57, -1.86 for GPT-2's)")
+	fs.Float64Var(&f.gammaMax, "gamma-max", 0, "curriculum log-SNR range: upper end (see --gamma-min)")
 	fs.Float64Var(&f.tauStart, "log10-tau", -3, "curriculum softmax temperature, log10 (start of its schedule)")
 	fs.Float64Var(&f.tauEnd, "log10-tau-end", 0, "log10 tau at --tau-end-step (default: constant --log10-tau)")
 	fs.IntVar(&f.tauStartStep, "tau-start-step", 0, "step where the log10 tau schedule starts")
@@ -163,7 +164,7 @@ func (f *trainFlags) validate(fs *flag.FlagSet) error {
 		check{"clip", f.clip >= 0 && finite(f.clip), "a finite number >= 0 (0: off)"},
 		check{"ema", f.ema >= 0 && f.ema < 1, "a decay in [0, 1)"},
 		check{"gamma-min", finite(f.gammaMin), "a finite number"},
-		check{"gamma-max", finite(f.gammaMax) && f.gammaMax > f.gammaMin, "a finite number above --gamma-min"},
+		check{"gamma-max", finite(f.gammaMax) && (f.gammaMax > f.gammaMin || f.gammaMax == 0 && f.gammaMin == 0), "a finite number above --gamma-min"},
 		check{"log10-tau", finite(f.tauStart), "a finite number"},
 		check{"log10-tau-end", finite(f.tauEnd), "a finite number"},
 		check{"tau-start-step", f.tauStartStep >= 0, ">= 0"},
@@ -212,6 +213,10 @@ func (f *trainFlags) config(vocab int) (duo.TrainConfig, error) {
 		cfg.Warmup = min(2500, f.steps/10)
 	}
 	cfg.GammaMin, cfg.GammaMax = f.gammaMin, f.gammaMax
+	if f.gammaMin == 0 && f.gammaMax == 0 {
+		g := duo.CurriculumGammaRange(m.Vocab)
+		cfg.GammaMin, cfg.GammaMax = g.Min, g.Max
+	}
 	cfg.Log10TauStart, cfg.Log10TauEnd = f.tauStart, f.tauStart
 	if f.tauEndStep > 0 {
 		cfg.Log10TauEnd, cfg.TauStartStep, cfg.TauEndStep = f.tauEnd, f.tauStartStep, f.tauEndStep
@@ -255,6 +260,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	f.parsed(fs)
+	f.args = append([]string{"train"}, args...)
 	if err := f.validate(fs); err != nil {
 		return err
 	}
@@ -336,8 +342,14 @@ func train(ctx context.Context, f *trainFlags, stdout, stderr io.Writer) (*duo.T
 	if _, ok := t.Obj.(duo.Duo); !ok {
 		status.phase = t.Obj.Name()
 	}
+	begin := time.Now()
 	err = t.Run(ctx, duo.RunOptions{CheckpointDir: f.out, CheckpointEvery: every, Keep: f.keep, Progress: status.update})
 	status.done()
+	if t.Checkpoint != "" {
+		if rerr := recordTraining(f.out, f.args, t, time.Since(begin), begin); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
 	if errors.Is(err, errInterrupted) {
 		fmt.Fprintf(stderr, "stopped at step %d of %d; checkpoint %s\nresume with: duo train --resume --out %s --data %s\n",
 			t.Step, c.Steps, t.Checkpoint, f.out, f.data)
@@ -348,7 +360,7 @@ func train(ctx context.Context, f *trainFlags, stdout, stderr io.Writer) (*duo.T
 	if err := writeLossPlot(t, filepath.Join(f.out, "loss.png")); err != nil {
 		return t, err
 	}
-	fmt.Fprintf(stderr, "checkpoint %s, log and loss.png written to %s\n", t.Checkpoint, f.out)
+	fmt.Fprintf(stderr, "checkpoint %s, log, run.json and loss.png written to %s\n", t.Checkpoint, f.out)
 	return t, nil
 }
 
