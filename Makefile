@@ -1,7 +1,7 @@
 # duo-go: build, test, benchmark and lint.
 GO ?= go
 
-.PHONY: all build test test-fallback bench lint shaders demo clean
+.PHONY: all build test test-fallback bench lint shaders demo clean reproduce
 
 all: build test
 
@@ -28,3 +28,7 @@ demo: build
 
 clean:
 	rm -rf bin
+
+# The small-scale reproduction (docs/results.md); DATA=FILE OUT=DIR for your corpus.
+reproduce: build
+	bash tools/reproduce.sh

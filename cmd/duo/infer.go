@@ -122,7 +122,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 		if res.GenPPL != nil {
 			sm.Judge, sm.GenPPL = *judgeDir, res.GenPPL.GenPPL
 		}
-		if err := appendRecord(*dir, func(r *runRecord) { r.Samples = append(r.Samples, sm) }); err != nil {
+		if err := appendRecord(*dir, func(r *runRecord) { r.Samples = addSample(r.Samples, sm) }); err != nil {
 			return err
 		}
 	}

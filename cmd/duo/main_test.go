@@ -130,7 +130,8 @@ func TestDistillMDLMGenPPL(t *testing.T) {
 		t.Errorf("12 rounds from delta 1/512: status %d, %q", code, stderr.String())
 	}
 	for _, m := range []string{student, mdlm} {
-		out := run1("sample", "--checkpoint", m, "--steps", "4", "--n", "2", "--judge", judge, "--device", "cpu")
+		out := run1("sample", "--checkpoint", m, "--steps", "4", "--n", "2", "--judge", judge, "--device", "cpu", "--record")
+		run1("sample", "--checkpoint", m, "--steps", "2", "--n", "2", "--judge", judge, "--device", "cpu", "--record", "--sampler", "greedy")
 		if !strings.Contains(out, "Gen PPL") || !strings.Contains(out, "entropy") {
 			t.Errorf("sample --judge on %s printed %q", m, out)
 		}
@@ -141,7 +142,27 @@ func TestDistillMDLMGenPPL(t *testing.T) {
 	if out := run1("genppl", "--judge", judge, "--samples", samples, "--device", "cpu"); !strings.Contains(out, "Gen PPL") || !strings.Contains(out, "of 3 samples") {
 		t.Errorf("genppl printed %q", out)
 	}
-	if out := run1("eval", "--checkpoint", mdlm, "--data", corpus, "--batch", "4", "--device", "cpu"); !strings.Contains(out, "NELBO bound") {
+	if out := run1("eval", "--checkpoint", mdlm, "--data", corpus, "--batch", "4", "--device", "cpu", "--record"); !strings.Contains(out, "NELBO bound") {
 		t.Errorf("eval of MDLM printed %q", out)
+	}
+	// The report of the runs: every table, its plots, the command lines.
+	report := dir + "/report"
+	run1("report", "--out", report, teacher, mdlm, judge, student)
+	md, err := os.ReadFile(report + "/report.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| teacher | duo |", "| mdlm | mdlm |", "(eval, ", "| student | ancestral |", "| mdlm | greedy |", "Judge: `" + judge + "`", "duo distill --teacher"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md)
+		}
+	}
+	for _, png := range []string{"genppl.png", "entropy.png"} {
+		if _, err := os.Stat(report + "/" + png); err != nil {
+			t.Error(err)
+		}
+	}
+	if rec, ok, err := readRecord(student); err != nil || !ok || len(rec.Samples) != 2 || len(rec.Commands) != 2 || rec.Objective != "dcd" {
+		t.Errorf("student's run.json: %+v, %v, %v", rec.Samples, ok, err)
 	}
 }

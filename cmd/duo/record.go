@@ -111,3 +111,15 @@ func appendRecord(dir string, change func(*runRecord)) error {
 	change(&rec)
 	return writeRecord(dir, rec)
 }
+
+// addSample adds m to a run's sample metrics, replacing the record of an
+// identical sampling run (same steps, sampler, top-p, size, seed and judge).
+func addSample(ms []sampleMetrics, m sampleMetrics) []sampleMetrics {
+	for i, o := range ms {
+		if o.Steps == m.Steps && o.Sampler == m.Sampler && o.TopP == m.TopP && o.N == m.N && o.Length == m.Length && o.Seed == m.Seed && o.Judge == m.Judge {
+			ms[i] = m
+			return ms
+		}
+	}
+	return append(ms, m)
+}
