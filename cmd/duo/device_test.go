@@ -91,6 +91,10 @@ func TestCLIOnVulkan(t *testing.T) {
 		{"eval", "--checkpoint", out, "--data", corpus, "--batch", "4", "--batches", "2", "--json"},
 		{"denoise", "--checkpoint", out, "--ids", "116,104,101", "--json"},
 		{"bench", "train", "--profile", "--hidden", "16", "--blocks", "1", "--heads", "2", "--length", "8", "--batch", "2", "--steps", "1"},
+		{"distill", "--teacher", out, "--data", corpus, "--out", dir + "/dcd", "--rounds", "2", "--steps-per-round", "1", "--batch", "4", "--eval-batches", "1"},
+		{"train", "--data", corpus, "--out", dir + "/mdlm", "--objective", "mdlm", "--model", "micro", "--hidden", "32", "--blocks", "1",
+			"--heads", "2", "--cond", "16", "--length", "16", "--batch", "4", "--steps", "2", "--eval-batches", "1"},
+		{"sample", "--checkpoint", dir + "/mdlm", "--steps", "2", "--n", "2"},
 	} {
 		var stdout, stderr bytes.Buffer
 		args = append(args, "--device", "vulkan")
