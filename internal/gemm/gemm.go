@@ -43,6 +43,34 @@ func setAsm(on bool) bool {
 // Accelerated reports whether Sgemm runs the AVX2/FMA assembly kernels.
 func Accelerated() bool { return accel }
 
+// wide reports whether the blocked driver's full tiles go through the
+// AVX-512 kernel, four at a time (wideTiles: 24 x 16 of C per call). It is
+// set at init on CPUs with AVX-512F (GODEBUG=cpu.avx512f=off: not) and by
+// tests.
+var wide bool
+
+const wideTiles = 4
+
+// setWide turns the AVX-512 kernel on or off (off when it is not built or
+// the AVX2 kernels are off); it returns the previous setting.
+func setWide(on bool) bool {
+	prev := wide
+	wide = on && haveWide && accel
+	return prev
+}
+
+// Kernel names the micro-kernel Sgemm's blocked path runs: "avx512"
+// (24x16 tiles, with AVX2 6x16 ones at the edges), "avx2" (6x16) or "go".
+func Kernel() string {
+	switch {
+	case wide:
+		return "avx512"
+	case accel:
+		return "avx2"
+	}
+	return "go"
+}
+
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, where
 // op(A) is m x k and op(B) is k x n. With transA, A is stored k x m (leading
 // dimension lda); likewise B is stored n x k when transB. beta == 0 overwrites

@@ -162,6 +162,7 @@ func randMat(rng *rand.Rand, rows, cols, ld int) []float32 {
 type config struct {
 	name    string
 	asm     bool
+	wide    bool // the AVX-512 kernel (with asm, on a CPU that has it)
 	threads int
 	small   float64  // smallMaxFlops override (0: default, <0: no small path)
 	blk     blocking // zero: the default blocking
@@ -173,24 +174,32 @@ type config struct {
 func configs() []config {
 	tiny := blocking{kc: 12, mc: 12, nc: 32}
 	var cs []config
-	for _, asm := range []bool{true, false} {
-		if asm && !accel {
+	kinds := []struct {
+		name      string
+		asm, wide bool
+	}{{"avx512", true, true}, {"asm", true, false}, {"go", false, false}}
+	for _, kd := range kinds {
+		if kd.asm && !accel || kd.wide && !hasWideCPU() {
 			continue
 		}
-		kind := "go"
-		if asm {
-			kind = "asm"
-		}
+		kind, asm, wide := kd.name, kd.asm, kd.wide
 		cs = append(cs,
-			config{name: kind + "/1thread", asm: asm, threads: 1},
-			config{name: kind + "/2threads", asm: asm, threads: 2, parMin: 1},
-			config{name: kind + "/3threads", asm: asm, threads: 3, parMin: 1},
+			config{name: kind + "/1thread", asm: asm, wide: wide, threads: 1},
+			config{name: kind + "/2threads", asm: asm, wide: wide, threads: 2, parMin: 1},
+			config{name: kind + "/3threads", asm: asm, wide: wide, threads: 3, parMin: 1},
 			// Tiny blocks: many K blocks, M blocks, column blocks and
 			// (with the budget) K super-blocks per product.
-			config{name: kind + "/tinyblocks", asm: asm, threads: 1, blk: tiny, small: -1, budget: 3 * 12 * 32},
-			config{name: kind + "/tinyblocks-2threads", asm: asm, threads: 2, blk: tiny, parMin: 1, budget: 2 * 12 * 32},
+			config{name: kind + "/tinyblocks", asm: asm, wide: wide, threads: 1, blk: tiny, small: -1, budget: 3 * 12 * 32},
+			config{name: kind + "/tinyblocks-2threads", asm: asm, wide: wide, threads: 2, blk: tiny, parMin: 1, budget: 2 * 12 * 32},
 		)
-		if asm {
+		if wide {
+			// Blocks of 4 and of 5 tiles: the AVX-512 kernel with an
+			// AVX2 tile after it, and large K.
+			cs = append(cs,
+				config{name: kind + "/mc24", asm: true, wide: true, threads: 1, blk: blocking{kc: 64, mc: 24, nc: 64}, small: -1},
+				config{name: kind + "/mc30", asm: true, wide: true, threads: 1, blk: blocking{kc: 512, mc: 30, nc: 128}, small: -1})
+		}
+		if asm && !wide {
 			// The small path for every shape it accepts.
 			cs = append(cs, config{name: "asm/small", asm: true, threads: 1, small: 1e18})
 		}
@@ -201,6 +210,7 @@ func configs() []config {
 // with applies the configuration for the duration of f.
 func (cf config) with(f func()) {
 	prevAsm := setAsm(cf.asm)
+	prevWide := setWide(cf.wide)
 	prevThreads := parallel.SetThreads(cf.threads)
 	prevBlk, prevSmall, prevPar, prevBudget := blk, smallMaxFlops, minParallelFlops, bBudget
 	if cf.blk.kc > 0 {
@@ -217,6 +227,7 @@ func (cf config) with(f func()) {
 	}
 	defer func() {
 		setAsm(prevAsm)
+		setWide(prevWide)
 		parallel.SetThreads(prevThreads)
 		blk, smallMaxFlops, minParallelFlops, bBudget = prevBlk, prevSmall, prevPar, prevBudget
 	}()

@@ -2,7 +2,11 @@
 
 package gemm
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 // kernel6x16 computes tiles full 6x16 tiles of C = alpha*(bias + A*B) +
 // beta*C, one under the other, from tiles consecutive packed A micro-panels
@@ -23,8 +27,13 @@ func kernel6x16s(k int, a *float32, rsa, csa int, b *float32, ldb int, c *float3
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		setAsm(true)
+		// GODEBUG=cpu.avx512f=off turns this off (x/sys/cpu reads it).
+		setWide(cpu.X86.HasAVX512F)
 	}
 }
+
+// haveWide reports whether the AVX-512 kernel is built.
+const haveWide = true
 
 // asmKernel adapts kernel6x16 to the kernel signature, for one tile; the
 // driver guarantees the slices cover the panels and the tile.
@@ -34,6 +43,8 @@ func asmKernel(kc int, a, b, c []float32, ldc int, alpha, beta float32, bias []f
 
 // asmKernelTiles runs kernel6x16 over tiles tiles, one under the other,
 // prefetching pfLines lines of pf into L2 before each (pf nil: none).
+// With the AVX-512 kernel, groups of four tiles go through kernel24x16z
+// and the rest through kernel6x16.
 func asmKernelTiles(kc, tiles int, a, b, c []float32, ldc int, alpha, beta float32, bias, pf []float32, pfLines int) {
 	_ = a[tiles*mr*kc-1]
 	_ = b[nr*kc-1]
@@ -47,7 +58,18 @@ func asmKernelTiles(kc, tiles int, a, b, c []float32, ldc int, alpha, beta float
 	} else {
 		pfLines = 0
 	}
-	kernel6x16(kc, tiles, &a[0], &b[0], &c[0], ldc, alpha, beta, bp, pp, pfLines)
+	done := 0
+	if wide {
+		for ; done+wideTiles <= tiles; done += wideTiles {
+			kernel24x16z(kc, &a[done*mr*kc], mr*kc, &b[0], &c[done*mr*ldc], ldc, alpha, beta, bp, pp, wideTiles*pfLines)
+			if pp != nil {
+				pp = (*float32)(unsafe.Add(unsafe.Pointer(pp), wideTiles*pfLines*64))
+			}
+		}
+	}
+	if done < tiles {
+		kernel6x16(kc, tiles-done, &a[done*mr*kc], &b[0], &c[done*mr*ldc], ldc, alpha, beta, bp, pp, pfLines)
+	}
 }
 
 // asmKernelStrided adapts kernel6x16s; it checks that the last element of A,
@@ -129,3 +151,15 @@ func copyPanelsAsm(width int, dst, src []float32, lds, rows, panels, pstride int
 	}
 	return true
 }
+
+// kernel24x16z is the AVX-512 kernel: four stacked full 6x16 tiles (24
+// rows) of C = alpha*(bias + A*B) + beta*C from four A micro-panels astride
+// floats apart and one B micro-panel, prefetching pfLines lines of pf into
+// L2 first (gemm512_amd64.s).
+//
+//go:noescape
+func kernel24x16z(k int, a *float32, astride int, b, c *float32, ldc int, alpha, beta float32, bias, pf *float32, pfLines int)
+
+// hasWideCPU reports whether the CPU (as GODEBUG leaves it) runs the
+// AVX-512 kernel.
+func hasWideCPU() bool { return cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasFMA }

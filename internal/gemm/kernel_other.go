@@ -2,7 +2,10 @@
 
 package gemm
 
-const haveAsm = false
+const (
+	haveAsm  = false
+	haveWide = false
+)
 
 func asmKernel(kc int, a, b, c []float32, ldc int, alpha, beta float32, bias []float32) {
 	panic("gemm: no assembly kernel")
@@ -21,3 +24,5 @@ func packANAsm(d, a []float32, lda, kc int) int { return 0 }
 func packBTAsm(d, b []float32, ldb, kc int) int { return 0 }
 
 func copyPanelsAsm(width int, dst, src []float32, lds, rows, panels, pstride int) bool { return false }
+
+func hasWideCPU() bool { return false }

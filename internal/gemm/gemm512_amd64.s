@@ -1,0 +1,332 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX-512 micro-kernel: four 6x16 tiles of C, one under the other (24 rows),
+// from four consecutive packed A micro-panels and one packed B micro-panel:
+// the packing of the AVX2 kernel, read four panels at a time.
+//
+// Register allocation:
+//
+//	Z0-Z23   the 24 rows of the tile (16 floats each)
+//	Z24 Z25  rows of B, alternately (later alpha, beta)
+//	SI R8 R9 R10  the four A micro-panels (6 floats per k step each)
+//
+// Each k step is one load of B and 24 VFMADD231PS with the A element
+// broadcast from memory (EVEX embedded broadcast): 24 independent
+// accumulators cover the FMA latency of two 512-bit FMA pipes.
+
+// ZSTEP is one k step: B row bo bytes into the B panel, A step ao bytes
+// into each A panel, B loaded into zb.
+#define ZSTEP(ao, bo, zb) \
+	VMOVUPS bo(DI), zb; \
+	VFMADD231PS.BCST ao+0(SI), zb, Z0; \
+	VFMADD231PS.BCST ao+4(SI), zb, Z1; \
+	VFMADD231PS.BCST ao+8(SI), zb, Z2; \
+	VFMADD231PS.BCST ao+12(SI), zb, Z3; \
+	VFMADD231PS.BCST ao+16(SI), zb, Z4; \
+	VFMADD231PS.BCST ao+20(SI), zb, Z5; \
+	VFMADD231PS.BCST ao+0(R8), zb, Z6; \
+	VFMADD231PS.BCST ao+4(R8), zb, Z7; \
+	VFMADD231PS.BCST ao+8(R8), zb, Z8; \
+	VFMADD231PS.BCST ao+12(R8), zb, Z9; \
+	VFMADD231PS.BCST ao+16(R8), zb, Z10; \
+	VFMADD231PS.BCST ao+20(R8), zb, Z11; \
+	VFMADD231PS.BCST ao+0(R9), zb, Z12; \
+	VFMADD231PS.BCST ao+4(R9), zb, Z13; \
+	VFMADD231PS.BCST ao+8(R9), zb, Z14; \
+	VFMADD231PS.BCST ao+12(R9), zb, Z15; \
+	VFMADD231PS.BCST ao+16(R9), zb, Z16; \
+	VFMADD231PS.BCST ao+20(R9), zb, Z17; \
+	VFMADD231PS.BCST ao+0(R10), zb, Z18; \
+	VFMADD231PS.BCST ao+4(R10), zb, Z19; \
+	VFMADD231PS.BCST ao+8(R10), zb, Z20; \
+	VFMADD231PS.BCST ao+12(R10), zb, Z21; \
+	VFMADD231PS.BCST ao+16(R10), zb, Z22; \
+	VFMADD231PS.BCST ao+20(R10), zb, Z23
+
+// ADVANCE moves the four A panels by n bytes.
+#define ADVANCE(n) \
+	ADDQ $n, SI; \
+	ADDQ $n, R8; \
+	ADDQ $n, R9; \
+	ADDQ $n, R10
+
+// func kernel24x16z(k int, a *float32, astride int, b, c *float32, ldc int, alpha, beta float32, bias, pf *float32, pfLines int)
+//
+// C = alpha*(bias + A*B) + beta*C for 24 rows x 16 columns of C at c (row
+// stride ldc floats); A micro-panel j (k steps of 6 floats) at a +
+// j*astride floats; b a B micro-panel (k steps of 16 floats); a nil bias is
+// zero, else 16 floats added to every row; beta == 0 does not read C.
+// Before the tile, pfLines cache lines from pf on are prefetched into L2.
+TEXT ·kernel24x16z(SB), NOSPLIT, $0-80
+	MOVQ  a+8(FP), SI
+	MOVQ  astride+16(FP), AX
+	SHLQ  $2, AX
+	LEAQ  (SI)(AX*1), R8
+	LEAQ  (SI)(AX*2), R9
+	LEAQ  (R8)(AX*2), R10
+	MOVQ  b+24(FP), DI
+	MOVQ  c+32(FP), DX
+	MOVQ  ldc+40(FP), BX
+	SHLQ  $2, BX
+	MOVQ  pf+64(FP), R12
+	MOVQ  pfLines+72(FP), R13
+	TESTQ R13, R13
+	JZ    zinit
+
+zpf:
+	PREFETCHT1 (R12)
+	ADDQ       $64, R12
+	DECQ       R13
+	JNZ        zpf
+
+zinit:
+	MOVQ  bias+56(FP), R11
+	TESTQ R11, R11
+	JNZ   zbias
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	JMP    zstart
+
+zbias:
+	VMOVUPS (R11), Z0
+	VMOVAPS Z0, Z1
+	VMOVAPS Z0, Z2
+	VMOVAPS Z0, Z3
+	VMOVAPS Z0, Z4
+	VMOVAPS Z0, Z5
+	VMOVAPS Z0, Z6
+	VMOVAPS Z0, Z7
+	VMOVAPS Z0, Z8
+	VMOVAPS Z0, Z9
+	VMOVAPS Z0, Z10
+	VMOVAPS Z0, Z11
+	VMOVAPS Z0, Z12
+	VMOVAPS Z0, Z13
+	VMOVAPS Z0, Z14
+	VMOVAPS Z0, Z15
+	VMOVAPS Z0, Z16
+	VMOVAPS Z0, Z17
+	VMOVAPS Z0, Z18
+	VMOVAPS Z0, Z19
+	VMOVAPS Z0, Z20
+	VMOVAPS Z0, Z21
+	VMOVAPS Z0, Z22
+	VMOVAPS Z0, Z23
+
+zstart:
+	MOVQ k+0(FP), CX
+	MOVQ CX, R12
+	SHRQ $2, R12
+	JZ   ztail
+
+	// Main loop: 4 k steps (96 bytes of each A panel, 256 bytes of B).
+zloop4:
+	PREFETCHT0 384(SI)
+	PREFETCHT0 384(R8)
+	PREFETCHT0 384(R9)
+	PREFETCHT0 384(R10)
+	ZSTEP(0, 0, Z24)
+	ZSTEP(24, 64, Z25)
+	ZSTEP(48, 128, Z24)
+	ZSTEP(72, 192, Z25)
+	ADVANCE(96)
+	ADDQ $256, DI
+	DECQ R12
+	JNZ  zloop4
+
+ztail:
+	ANDQ $3, CX
+	JZ   zdone
+
+zloop1:
+	ZSTEP(0, 0, Z24)
+	ADVANCE(24)
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  zloop1
+
+zdone:
+	// alpha == 1 (every Linear): nothing to scale.
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JEQ  zstore
+	VBROADCASTSS alpha+48(FP), Z24
+	VMULPS Z24, Z0, Z0
+	VMULPS Z24, Z1, Z1
+	VMULPS Z24, Z2, Z2
+	VMULPS Z24, Z3, Z3
+	VMULPS Z24, Z4, Z4
+	VMULPS Z24, Z5, Z5
+	VMULPS Z24, Z6, Z6
+	VMULPS Z24, Z7, Z7
+	VMULPS Z24, Z8, Z8
+	VMULPS Z24, Z9, Z9
+	VMULPS Z24, Z10, Z10
+	VMULPS Z24, Z11, Z11
+	VMULPS Z24, Z12, Z12
+	VMULPS Z24, Z13, Z13
+	VMULPS Z24, Z14, Z14
+	VMULPS Z24, Z15, Z15
+	VMULPS Z24, Z16, Z16
+	VMULPS Z24, Z17, Z17
+	VMULPS Z24, Z18, Z18
+	VMULPS Z24, Z19, Z19
+	VMULPS Z24, Z20, Z20
+	VMULPS Z24, Z21, Z21
+	VMULPS Z24, Z22, Z22
+	VMULPS Z24, Z23, Z23
+
+zstore:
+	// beta == 0 (+0 or -0): store without reading C.
+	MOVL beta+52(FP), AX
+	SHLL $1, AX
+	JNZ  zbeta
+	VMOVUPS Z0, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z1, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z2, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z3, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z4, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z5, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z6, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z7, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z8, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z9, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z10, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z11, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z12, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z13, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z14, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z15, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z16, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z17, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z18, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z19, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z20, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z21, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z22, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z23, (DX)
+	VZEROUPPER
+	RET
+
+zbeta:
+	VBROADCASTSS beta+52(FP), Z25
+	VFMADD231PS (DX), Z25, Z0
+	VMOVUPS     Z0, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z1
+	VMOVUPS     Z1, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z2
+	VMOVUPS     Z2, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z3
+	VMOVUPS     Z3, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z4
+	VMOVUPS     Z4, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z5
+	VMOVUPS     Z5, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z6
+	VMOVUPS     Z6, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z7
+	VMOVUPS     Z7, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z8
+	VMOVUPS     Z8, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z9
+	VMOVUPS     Z9, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z10
+	VMOVUPS     Z10, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z11
+	VMOVUPS     Z11, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z12
+	VMOVUPS     Z12, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z13
+	VMOVUPS     Z13, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z14
+	VMOVUPS     Z14, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z15
+	VMOVUPS     Z15, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z16
+	VMOVUPS     Z16, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z17
+	VMOVUPS     Z17, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z18
+	VMOVUPS     Z18, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z19
+	VMOVUPS     Z19, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z20
+	VMOVUPS     Z20, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z21
+	VMOVUPS     Z21, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z22
+	VMOVUPS     Z22, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z23
+	VMOVUPS     Z23, (DX)
+	VZEROUPPER
+	RET
