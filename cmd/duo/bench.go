@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/duo-go/duo/autograd"
@@ -20,6 +21,7 @@ import (
 	"github.com/duo-go/duo/nn"
 	"github.com/duo-go/duo/tensor"
 	"github.com/duo-go/duo/vk"
+	"golang.org/x/sys/cpu"
 )
 
 func runBench(args []string, stdout, stderr io.Writer) error {
@@ -36,6 +38,32 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return benchGemm(args[1:], stdout, stderr)
 	}
 	return benchTrain(args[1:], stdout, stderr)
+}
+
+// reexecMark is set in the environment of a benchmark that re-ran itself.
+const reexecMark = "DUO_BENCH_REEXEC"
+
+// reexecWith replaces the process by the same command line with the
+// environment changed as env says ("" removes a variable): for settings a
+// library reads when it loads, before main runs.
+func reexecWith(env map[string]string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	var vars []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, ok := env[k]; !ok {
+			vars = append(vars, kv)
+		}
+	}
+	for k, v := range env {
+		if v != "" {
+			vars = append(vars, k+"="+v)
+		}
+	}
+	return syscall.Exec(exe, os.Args, vars)
 }
 
 // parseInts reads a comma-separated list of positive integers.
@@ -64,6 +92,7 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 	stat := fs.String("stat", "best", "round to report: best or median")
 	casesFlag := fs.String("cases", "", "comma-separated cases (default all): NN/256, NN/512, NN/1024, NN|NT|TN/4096x768x3072, or LAYOUT:m:n:k")
 	useVK := fs.Bool("vulkan", false, "also measure the Vulkan device's matmul (square sizes)")
+	fairCore := fs.Bool("fair-openblas", true, "on an AVX-512 CPU, run OpenBLAS with its AVX-512 kernel (OPENBLAS_CORETYPE=SkylakeX) when it would use an older one")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,9 +117,19 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 			cases = append(cases, c)
 		}
 	}
+	if core := gemmref.OpenBLASCore(); core != "" && *fairCore && cpu.X86.HasAVX512F && !gemmref.AVX512Core(core) && os.Getenv(reexecMark) == "" {
+		// Debian's OpenBLAS 0.3.21 does not know recent AVX-512 CPUs and
+		// falls back to an AVX2 or SSE kernel (or the environment pins one):
+		// a crippled anchor. Run again with its AVX-512 kernel selected.
+		fmt.Fprintf(stderr, "OpenBLAS runs its %s kernel on this AVX-512 CPU: running again with OPENBLAS_CORETYPE=SkylakeX, its AVX-512 kernel (--fair-openblas=false keeps %s)\n", core, core)
+		return reexecWith(map[string]string{"OPENBLAS_CORETYPE": "SkylakeX", "OPENBLAS_L2_SIZE": "", reexecMark: "1"})
+	}
 	libs := append([]gemmref.Lib{gemmref.Engine}, gemmref.References()...)
-	fmt.Fprintf(stdout, "SGEMM GFLOP/s, fastest call of each measurement, %s of %d rounds (engine assembly kernel: %v)\n",
-		*stat, *reps, gemm.Accelerated())
+	fmt.Fprintf(stdout, "SGEMM GFLOP/s, fastest call of each measurement, %s of %d rounds (engine kernel: %s)\n",
+		*stat, *reps, gemm.Kernel())
+	if core := gemmref.OpenBLASCore(); core != "" {
+		fmt.Fprintf(stdout, "OpenBLAS kernel core: %s (select another with OPENBLAS_CORETYPE)\n", core)
+	}
 	if len(libs) == 1 {
 		fmt.Fprintln(stdout, "(gonum and OpenBLAS columns: go build -tags openblas ./cmd/duo, with cgo and libopenblas-dev)")
 	}
@@ -104,6 +143,11 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout)
 	for _, c := range cases {
 		o := gemmref.NewOperands(c)
+		for _, l := range libs[1:] {
+			if err := o.Agree(l); err != nil {
+				return fmt.Errorf("the libraries disagree, so their speeds do not compare: %w", err)
+			}
+		}
 		for _, t := range threads {
 			rounds := make([][]float64, len(libs))
 			for range *reps {

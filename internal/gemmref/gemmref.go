@@ -10,6 +10,7 @@ package gemmref
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -48,6 +49,50 @@ var references []Lib
 // References returns the reference libraries compiled into this build: gonum
 // and OpenBLAS with -tags openblas, none otherwise.
 func References() []Lib { return references }
+
+// openblasCore reports OpenBLAS's kernel core; nil without OpenBLAS.
+var openblasCore func() string
+
+// OpenBLASCore returns the name of the kernel core OpenBLAS runs (its
+// openblas_get_corename: "Haswell", "SkylakeX", ...), or "" in a build
+// without OpenBLAS.
+func OpenBLASCore() string {
+	if openblasCore == nil {
+		return ""
+	}
+	return openblasCore()
+}
+
+// AVX512Core reports whether an OpenBLAS core name is one of its AVX-512
+// kernels.
+func AVX512Core(core string) bool {
+	switch strings.ToLower(core) {
+	case "skylakex", "cooperlake", "sapphirerapids":
+		return true
+	}
+	return false
+}
+
+// Agree runs o's product with the engine and with lib and reports the
+// largest difference relative to the largest entry of C, or an error when
+// it is beyond float32 rounding (a library computing something else, or
+// miscomputing on this CPU).
+func (o *Operands) Agree(lib Lib) error {
+	clear(o.C)
+	o.Run(Engine)
+	want := append([]float32(nil), o.C...)
+	clear(o.C)
+	o.Run(lib)
+	var diff, size float64
+	for i, w := range want {
+		diff = math.Max(diff, math.Abs(float64(o.C[i]-w)))
+		size = math.Max(size, math.Abs(float64(w)))
+	}
+	if tol := 1e-5 * math.Sqrt(float64(o.Case.K)) * size; diff > tol || math.IsNaN(diff) {
+		return fmt.Errorf("%s: %s differs from the engine by %.3g (largest entry %.3g)", o.Case.Name, lib.Name, diff, size)
+	}
+	return nil
+}
 
 // Case is one product: op(A) is M x K, op(B) is K x N.
 type Case struct {

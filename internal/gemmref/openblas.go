@@ -18,6 +18,7 @@ import (
 )
 
 func init() {
+	openblasCore = func() string { return C.GoString(C.openblas_get_corename()) }
 	references = []Lib{
 		{
 			Name: "gonum",
