@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 
+	"github.com/duo-go/duo/internal/gemm"
 	"github.com/duo-go/duo/internal/parallel"
 )
 
@@ -25,6 +26,6 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "duo %s (commit %s, %s, %s/%s, %d threads)\n", Version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH, parallel.Threads())
+	fmt.Fprintf(stdout, "duo %s (commit %s, %s, %s/%s, %d threads, %s GEMM kernel)\n", Version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH, parallel.Threads(), gemm.Kernel())
 	return nil
 }
