@@ -258,7 +258,12 @@ func blockSizes(m, k, t int) (kc, mc int) {
 	if t > 1 {
 		target = min(target, max(minChunkRows, ceilDiv(m, chunksPerThread*t)))
 	}
-	mc = roundUp(ceilDiv(m, ceilDiv(m, target)), mr)
+	// With the AVX-512 kernel, whole groups of its four tiles.
+	g := mr
+	if wide && target >= mr*wideTiles {
+		g = mr * wideTiles
+	}
+	mc = roundUp(ceilDiv(m, ceilDiv(m, target)), g)
 	return kc, mc
 }
 

@@ -330,3 +330,123 @@ zbeta:
 	VMOVUPS     Z23, (DX)
 	VZEROUPPER
 	RET
+
+// ZSROWS is one k step of the strided AVX-512 kernel: B row at DI into zb,
+// the six A elements of rows 0-2 (SI) and 3-5 (R9), rsa bytes apart (R10),
+// into accumulators z0..z5.
+#define ZSROWS(zb, z0, z1, z2, z3, z4, z5) \
+	VMOVUPS (DI), zb; \
+	VFMADD231PS.BCST (SI), zb, z0; \
+	VFMADD231PS.BCST (SI)(R10*1), zb, z1; \
+	VFMADD231PS.BCST (SI)(R10*2), zb, z2; \
+	VFMADD231PS.BCST (R9), zb, z3; \
+	VFMADD231PS.BCST (R9)(R10*1), zb, z4; \
+	VFMADD231PS.BCST (R9)(R10*2), zb, z5; \
+	ADDQ R11, SI; \
+	ADDQ R11, R9; \
+	ADDQ R12, DI
+
+// func kernel6x16zs(k int, a *float32, rsa, csa int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
+//
+// kernel6x16s with one ZMM per row of the tile: even k steps accumulate
+// into Z0-Z5 and odd ones into Z6-Z11 (12 independent FMA chains), summed
+// at the end.
+TEXT ·kernel6x16zs(SB), NOSPLIT, $0-72
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ rsa+16(FP), R10
+	MOVQ csa+24(FP), R11
+	MOVQ b+32(FP), DI
+	MOVQ ldb+40(FP), R12
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), BX
+	SHLQ $2, R10
+	SHLQ $2, R11
+	SHLQ $2, R12
+	SHLQ $2, BX
+	LEAQ (SI)(R10*2), R9
+	ADDQ R10, R9
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ CX, R13
+	SHRQ $1, R13
+	JZ   zsodd
+
+zsloop:
+	ZSROWS(Z12, Z0, Z1, Z2, Z3, Z4, Z5)
+	ZSROWS(Z13, Z6, Z7, Z8, Z9, Z10, Z11)
+	DECQ R13
+	JNZ  zsloop
+
+zsodd:
+	ANDQ $1, CX
+	JZ   zsdone
+	ZSROWS(Z12, Z0, Z1, Z2, Z3, Z4, Z5)
+
+zsdone:
+	VADDPS Z6, Z0, Z0
+	VADDPS Z7, Z1, Z1
+	VADDPS Z8, Z2, Z2
+	VADDPS Z9, Z3, Z3
+	VADDPS Z10, Z4, Z4
+	VADDPS Z11, Z5, Z5
+	MOVL alpha+64(FP), AX
+	CMPL AX, $0x3f800000
+	JEQ  zsstore
+	VBROADCASTSS alpha+64(FP), Z14
+	VMULPS Z14, Z0, Z0
+	VMULPS Z14, Z1, Z1
+	VMULPS Z14, Z2, Z2
+	VMULPS Z14, Z3, Z3
+	VMULPS Z14, Z4, Z4
+	VMULPS Z14, Z5, Z5
+
+zsstore:
+	MOVL beta+68(FP), AX
+	SHLL $1, AX
+	JNZ  zsbeta
+	VMOVUPS Z0, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z1, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z2, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z3, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z4, (DX)
+	ADDQ    BX, DX
+	VMOVUPS Z5, (DX)
+	VZEROUPPER
+	RET
+
+zsbeta:
+	VBROADCASTSS beta+68(FP), Z15
+	VFMADD231PS (DX), Z15, Z0
+	VMOVUPS     Z0, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z15, Z1
+	VMOVUPS     Z1, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z15, Z2
+	VMOVUPS     Z2, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z15, Z3
+	VMOVUPS     Z3, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z15, Z4
+	VMOVUPS     Z4, (DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z15, Z5
+	VMOVUPS     Z5, (DX)
+	VZEROUPPER
+	RET

@@ -199,9 +199,9 @@ func configs() []config {
 				config{name: kind + "/mc24", asm: true, wide: true, threads: 1, blk: blocking{kc: 64, mc: 24, nc: 64}, small: -1},
 				config{name: kind + "/mc30", asm: true, wide: true, threads: 1, blk: blocking{kc: 512, mc: 30, nc: 128}, small: -1})
 		}
-		if asm && !wide {
+		if asm {
 			// The small path for every shape it accepts.
-			cs = append(cs, config{name: "asm/small", asm: true, threads: 1, small: 1e18})
+			cs = append(cs, config{name: kind + "/small", asm: true, wide: wide, threads: 1, small: 1e18})
 		}
 	}
 	return cs

@@ -78,6 +78,10 @@ func asmKernelStrided(k int, a []float32, rsa, csa int, b []float32, ldb int, c 
 	_ = a[(mr-1)*rsa+(k-1)*csa]
 	_ = b[(k-1)*ldb+nr-1]
 	_ = c[(mr-1)*ldc+nr-1]
+	if wide {
+		kernel6x16zs(k, &a[0], rsa, csa, &b[0], ldb, &c[0], ldc, alpha, beta)
+		return
+	}
 	kernel6x16s(k, &a[0], rsa, csa, &b[0], ldb, &c[0], ldc, alpha, beta)
 }
 
@@ -163,3 +167,9 @@ func kernel24x16z(k int, a *float32, astride int, b, c *float32, ldc int, alpha,
 // hasWideCPU reports whether the CPU (as GODEBUG leaves it) runs the
 // AVX-512 kernel.
 func hasWideCPU() bool { return cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasFMA }
+
+// kernel6x16zs is kernel6x16s on AVX-512: one ZMM per row, even and odd k
+// steps into separate accumulators (gemm512_amd64.s).
+//
+//go:noescape
+func kernel6x16zs(k int, a *float32, rsa, csa int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
