@@ -12,6 +12,15 @@ runs=${1:-4}
 shift || true
 threads=("${@:-1 2}")
 go build -o bin/duo ./cmd/duo
+# A fair anchor: on a CPU with AVX-512, PyTorch's OpenBLAS runs its AVX-512
+# kernel (Debian's OpenBLAS 0.3.21 does not recognise recent CPUs and falls
+# back to an older kernel, and some environments pin one).
+if grep -qw avx512f /proc/cpuinfo; then
+	export OPENBLAS_CORETYPE=SkylakeX
+	unset OPENBLAS_L2_SIZE
+fi
+echo "duo-go: $(bin/duo version)"
+echo "PyTorch: $(/usr/bin/python3 tools/bench/train_torch.py --core)"
 for t in ${threads[@]}; do
 	echo "== $t thread(s): bin/duo bench train --threads $t --steps 20 vs tools/bench/train_torch.py --threads $t --steps 20"
 	ratios=()

@@ -23,6 +23,17 @@ import sys
 import time
 
 
+def openblas_core():
+    """The kernel core of the OpenBLAS that torch's BLAS (libblas.so.3) resolves to."""
+    import ctypes
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except OSError as e:
+        return "unknown (%s)" % e
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1, help="OpenBLAS threads")
@@ -34,9 +45,13 @@ def main():
     ap.add_argument("--length", type=int, default=128)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--profile", action="store_true", help="print where the time goes")
+    ap.add_argument("--core", action="store_true", help="print the OpenBLAS kernel core PyTorch's BLAS runs, and exit")
     a = ap.parse_args()
     os.environ["OPENBLAS_NUM_THREADS"] = str(a.threads)
     import torch
+    if a.core:
+        print("torch %s, OpenBLAS core %s" % (torch.__version__, openblas_core()))
+        return
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "golden"))
     import dit_golden as dg  # noqa: E402
 
