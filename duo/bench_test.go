@@ -1,10 +1,12 @@
 package duo
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
 	"github.com/duo-go/duo/nn"
+	"github.com/duo-go/duo/tensor"
 )
 
 // BenchmarkTrainStep measures Duo training steps of the demo's model (the
@@ -85,5 +87,40 @@ func BenchmarkSave(b *testing.B) {
 			b.ReportMetric(float64(bytes)/1e6, "MB/checkpoint")
 			b.ReportMetric(float64(bytes)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MB/s")
 		})
+	}
+}
+
+// BenchmarkSample times 8 Greedy-Tail steps of whole samples (the
+// command-line twin is duo bench sample): the mini model at batch 1 and 8,
+// and the released checkpoints' 170M shape (L = 1024, K = 50258) with
+// DUO_BIG=1:
+//
+//	DUO_BIG=1 go test ./duo -run NONE -bench Sample -benchtime 2x
+func BenchmarkSample(b *testing.B) {
+	for _, s := range []struct {
+		name string
+		cfg  nn.Config
+	}{
+		{"mini", nn.Config{Vocab: 256, Length: 128, Hidden: 128, Cond: 128, Blocks: 4, Heads: 4, MLPRatio: 4}},
+		{"owt-170m", nn.Config{Vocab: 50258, Length: 1024, Hidden: 768, Cond: 128, Blocks: 12, Heads: 12, MLPRatio: 4}},
+	} {
+		for _, batch := range []int{1, 8} {
+			b.Run(fmt.Sprintf("%s/batch%d", s.name, batch), func(b *testing.B) {
+				if s.cfg.Vocab > 256 && os.Getenv("DUO_BIG") != "1" {
+					b.Skip("set DUO_BIG=1 (a 170M-parameter model)")
+				}
+				m, err := nn.NewDiT(s.cfg, tensor.NewRNG(1))
+				if err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					if _, err := Sample(m, SampleConfig{Steps: 8, Sampler: SamplerGreedy, TopP: 1, Batch: batch, Length: s.cfg.Length, Seed: 1}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(batch*s.cfg.Length*b.N)/b.Elapsed().Seconds(), "tokens/s")
+				b.ReportMetric(b.Elapsed().Seconds()/float64(9*b.N), "s/call")
+			})
+		}
 	}
 }

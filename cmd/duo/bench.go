@@ -25,19 +25,22 @@ import (
 )
 
 func runBench(args []string, stdout, stderr io.Writer) error {
-	const usage = "Usage: duo bench gemm|train [flags]  (duo bench gemm -h, duo bench train -h for the flags)"
+	const usage = "Usage: duo bench gemm|train|sample [flags]  (duo bench gemm -h etc. for the flags)"
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
 		fmt.Fprintln(stderr, usage)
 		return flag.ErrHelp
 	}
-	if len(args) == 0 || (args[0] != "gemm" && args[0] != "train") {
-		fmt.Fprintln(stderr, usage)
-		return errors.New("want a benchmark: gemm or train")
-	}
-	if args[0] == "gemm" {
+	switch {
+	case len(args) == 0:
+	case args[0] == "gemm":
 		return benchGemm(args[1:], stdout, stderr)
+	case args[0] == "train":
+		return benchTrain(args[1:], stdout, stderr)
+	case args[0] == "sample":
+		return benchSample(args[1:], stdout, stderr)
 	}
-	return benchTrain(args[1:], stdout, stderr)
+	fmt.Fprintln(stderr, usage)
+	return errors.New("want a benchmark: gemm, train or sample")
 }
 
 // reexecMark is set in the environment of a benchmark that re-ran itself.

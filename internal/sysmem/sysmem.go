@@ -34,3 +34,13 @@ func Format(b float64) string {
 	}
 	return fmt.Sprintf("%.1f %s", b, units[i])
 }
+
+// PeakRSS returns the process's peak resident set (VmHWM) in bytes, or 0
+// where it is not known.
+func PeakRSS() int64 { return status("VmHWM") }
+
+// RSS returns the process's resident set (VmRSS) in bytes, or 0.
+func RSS() int64 { return status("VmRSS") }
+
+// ResetPeak starts a new PeakRSS measurement from the current resident set.
+func ResetPeak() error { return resetPeak() }

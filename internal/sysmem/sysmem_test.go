@@ -29,3 +29,26 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+// The peak resident set grows with a large allocation, and a reset brings
+// it back to the current resident set.
+func TestPeakRSS(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("linux only")
+	}
+	if err := ResetPeak(); err != nil {
+		t.Skip(err)
+	}
+	before := PeakRSS()
+	buf := make([]byte, 64<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	if after := PeakRSS(); after < before+60<<20 {
+		t.Errorf("peak RSS %d after touching 64 MiB, %d before", after, before)
+	}
+	runtime.KeepAlive(buf)
+	if RSS() <= 0 {
+		t.Error("no RSS")
+	}
+}
