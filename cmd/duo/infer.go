@@ -28,14 +28,16 @@ func loadCheckpoint(dir, tokSpec string) (*nn.DiT, duo.ModelInfo, tokenizer.Toke
 		return nil, info, nil, err
 	}
 	if tokSpec == "" {
-		switch info.Tokenizer {
-		case "bytes":
+		switch {
+		case info.Tokenizer == "bytes":
 			tokSpec = tokenizer.BytesSpec
-		case "":
+		case tokenizer.HasBPEFiles(dir):
+			tokSpec = dir
+		case tokenizer.IsGPT2Vocab(m.Vocab):
+			tokSpec = tokenizer.GPT2Spec // the authors' checkpoints: GPT-2's BPE, embedded
+		default:
 			return nil, info, nil, fmt.Errorf("%s: config.json names no tokenizer and the directory holds no tokenizer files "+
 				"(encoder.json+vocab.bpe, vocab.json+merges.txt or tokenizer.json); pass --tokenizer", dir)
-		default:
-			tokSpec = dir
 		}
 	}
 	tok, err := tokenizer.Load(tokSpec)

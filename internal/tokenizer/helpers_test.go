@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -17,26 +16,15 @@ const (
 	goldenDir       = "../../testdata"
 )
 
-var gpt2 struct {
-	once sync.Once
-	tok  *BPE
-	err  error
-}
-
-// loadGPT2 returns the shared GPT-2 tokenizer, skipping the test if the
-// files are absent.
+// loadGPT2 returns the GPT-2 tokenizer embedded in the binary (the same
+// files as shared/data/gpt2).
 func loadGPT2(tb testing.TB) *BPE {
 	tb.Helper()
-	for _, f := range []string{OpenAIEncoderFile, OpenAIMergesFile} {
-		if _, err := os.Stat(filepath.Join(gpt2Dir, f)); err != nil {
-			tb.Skipf("GPT-2 tokenizer files not available (%v); put encoder.json and vocab.bpe in %s", err, gpt2Dir)
-		}
+	t, err := GPT2()
+	if err != nil {
+		tb.Fatalf("GPT2(): %v", err)
 	}
-	gpt2.once.Do(func() { gpt2.tok, gpt2.err = LoadBPE(gpt2Dir) })
-	if gpt2.err != nil {
-		tb.Fatalf("LoadBPE(%s): %v", gpt2Dir, gpt2.err)
-	}
-	return gpt2.tok
+	return t
 }
 
 func readGolden(tb testing.TB, name string, v any) {

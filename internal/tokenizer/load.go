@@ -81,16 +81,22 @@ func LoadBPEFiles(encoderJSON, merges string) (*BPE, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
+	mdata, err := os.ReadFile(merges)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	return parseBPEFiles(encoderJSON, data, merges, mdata)
+}
+
+// parseBPEFiles builds the tokenizer of LoadBPEFiles from the files'
+// contents; the names label errors.
+func parseBPEFiles(encoderJSON string, data []byte, merges string, mdata []byte) (*BPE, error) {
 	var vocab map[string]int64
 	if err := json.Unmarshal(data, &vocab); err != nil {
 		return nil, jsonError(encoderJSON, data, err)
 	}
 	if vocab == nil {
 		return nil, fmt.Errorf("tokenizer: %s: expected a JSON object mapping tokens to ids, got null", encoderJSON)
-	}
-	mdata, err := os.ReadFile(merges)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	ms, err := parseMergesText(merges, mdata)
 	if err != nil {

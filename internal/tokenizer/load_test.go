@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -411,4 +412,29 @@ func FuzzLoadBPEFiles(f *testing.F) {
 		}
 		_ = p
 	})
+}
+
+// The embedded GPT-2 files are the shared ones byte for byte (when the
+// shared copy is there), and "gpt2" loads them.
+func TestEmbeddedGPT2(t *testing.T) {
+	for name, data := range map[string][]byte{OpenAIEncoderFile: gpt2Encoder, OpenAIMergesFile: gpt2Merges} {
+		shared, err := os.ReadFile(filepath.Join(gpt2Dir, name))
+		if err != nil {
+			t.Logf("no shared copy of %s: %v", name, err)
+			continue
+		}
+		if !bytes.Equal(shared, data) {
+			t.Errorf("embedded %s differs from %s", name, gpt2Dir)
+		}
+	}
+	tok, err := Load(GPT2Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tok.Encode("Hello world"); !slices.Equal(got, []int32{15496, 995}) || tok.VocabSize() != 50257 || tok.EOT() != 50256 {
+		t.Errorf("gpt2: Hello world -> %v, vocabulary %d, EOT %d", got, tok.VocabSize(), tok.EOT())
+	}
+	if !IsGPT2Vocab(50258) || IsGPT2Vocab(256) {
+		t.Error("IsGPT2Vocab")
+	}
 }

@@ -46,6 +46,7 @@ const BytesSpec = "bytes"
 // Load returns the tokenizer described by spec:
 //
 //   - "bytes": the byte-level [Bytes] tokenizer;
+//   - "gpt2": GPT-2's BPE, embedded in the binary ([GPT2]);
 //   - a directory: a GPT-2 style [BPE] loaded with [LoadBPE];
 //   - a file whose name ends in ".json": a Hugging Face tokenizer.json
 //     (fast-tokenizer format) holding a byte-level BPE model.
@@ -56,9 +57,16 @@ func Load(spec string) (Tokenizer, error) {
 	if spec == BytesSpec {
 		return Bytes{}, nil
 	}
+	if spec == GPT2Spec {
+		t, err := GPT2()
+		if err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
 	fi, err := os.Stat(spec)
 	if err != nil {
-		return nil, fmt.Errorf("tokenizer: spec %q is neither %q nor an existing path: %w", spec, BytesSpec, err)
+		return nil, fmt.Errorf("tokenizer: spec %q is neither %q, %q nor an existing path: %w", spec, BytesSpec, GPT2Spec, err)
 	}
 	var t *BPE
 	switch {
