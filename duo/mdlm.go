@@ -186,13 +186,13 @@ func (o MDLM) sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 		}
 		x := logits.Value.Host()
 		parallel.For(B*L, 16, func(lo, hi int) {
-			p, q := make([]float64, K-1), make([]float64, K)
+			p, q, scratch := make([]float64, K-1), make([]float64, K), make([]float32, K)
 			var order []int
 			for r := lo; r < hi; r++ {
 				if z[r] != mask {
 					continue // carry-over
 				}
-				softmax64(p, x[r*K:r*K+K-1])
+				softmax64(p, x[r*K:r*K+K-1], scratch)
 				if cfg.TopP > 0 && cfg.TopP < 1 {
 					order = nucleus(p, cfg.TopP, order)
 				}

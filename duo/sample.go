@@ -2,7 +2,6 @@ package duo
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/duo-go/duo/internal/parallel"
 	"github.com/duo-go/duo/internal/sysmem"
@@ -162,10 +161,10 @@ func (d denoise) run(m *nn.DiT, z []int32, rng *tensor.RNG) error {
 	}
 	x := logits.Value.Host()
 	parallel.For(d.B*d.L, 16, func(lo, hi int) {
-		p := make([]float64, K)
+		p, scratch := make([]float64, K), make([]float32, K)
 		var order []int
 		for r := lo; r < hi; r++ {
-			softmax64(p, x[r*K:(r+1)*K])
+			softmax64(p, x[r*K:(r+1)*K], scratch)
 			if d.TopP > 0 && d.TopP < 1 {
 				order = nucleus(p, d.TopP, order)
 			}
@@ -180,13 +179,9 @@ func (d denoise) run(m *nn.DiT, z []int32, rng *tensor.RNG) error {
 	return nil
 }
 
-// softmax64 writes softmax(x) in float64 into dst.
-func softmax64(dst []float64, x []float32) {
-	logSoftmax64(dst, x)
-	for i, v := range dst {
-		dst[i] = math.Exp(v)
-	}
-}
+// softmax64 writes x_theta = softmax(x) into dst (float64; scratch: len(x)
+// float32s), see tensor.SoftmaxProbs64.
+func softmax64(dst []float64, x, scratch []float32) { tensor.SoftmaxProbs64(dst, x, scratch) }
 
 // nucleus keeps the smallest set of most probable entries whose mass
 // reaches topP and renormalises p over it (top-p on x_theta). It takes the
@@ -247,17 +242,24 @@ func argmax64(p []float64) int {
 	return best
 }
 
-// sampleCategorical draws an index with probability proportional to p by
-// the exponential race: argmax p_i / E_i, E_i ~ Exp(1) (a Gumbel-max draw).
+// sampleCategorical draws an index with probability proportional to p (non
+// negative, not all zero) by inverting its cumulative sum at one uniform:
+// one random number per position, where the exponential race (argmax
+// p_i / E_i) needs one per vocabulary entry.
 func sampleCategorical(p []float64, rng *tensor.RNG) int {
-	best, bestV := 0, -1.0
+	var s float64
+	for _, v := range p {
+		s += v
+	}
+	u := rng.Float64() * s
+	last := 0
 	for i, v := range p {
-		if v <= 0 {
-			continue
-		}
-		if r := v / rng.ExpFloat64(); r > bestV {
-			best, bestV = i, r
+		if v > 0 {
+			last = i
+			if u -= v; u < 0 {
+				return i
+			}
 		}
 	}
-	return best
+	return last // u reached the end by rounding
 }

@@ -318,3 +318,72 @@ func TestNucleusMatchesSort(t *testing.T) {
 		}
 	}
 }
+
+// The sampler's categorical draw (inverse CDF, one uniform) and the
+// exponential race it replaced (argmax p_i / E_i) both follow p: Pearson's
+// chi-square on K = 7 with zero-mass entries, at p = 1e-6.
+func TestSampleCategorical(t *testing.T) {
+	p := []float64{0.05, 0, 0.3, 0.01, 0.34, 0, 0.3}
+	const n = 200000
+	race := func(p []float64, rng *tensor.RNG) int {
+		best, bestV := 0, -1.0
+		for i, v := range p {
+			if v > 0 {
+				if r := v / rng.ExpFloat64(); r > bestV {
+					best, bestV = i, r
+				}
+			}
+		}
+		return best
+	}
+	for name, draw := range map[string]func([]float64, *tensor.RNG) int{"inverse CDF": sampleCategorical, "exponential race": race} {
+		rng := tensor.NewRNG(17)
+		counts := make([]int, len(p))
+		for range n {
+			counts[draw(p, rng)]++
+		}
+		if counts[1] != 0 || counts[5] != 0 {
+			t.Errorf("%s: drew a zero-mass id: %v", name, counts)
+		}
+		q := []float64{}
+		var c []int
+		for i, v := range p {
+			if v > 0 {
+				q, c = append(q, v), append(c, counts[i])
+			}
+		}
+		// 5 categories with mass: 4 degrees of freedom, quantile 1-1e-6 = 32.4.
+		if x := chi2(c, q, n); x > 32.4 {
+			t.Errorf("%s: chi2 = %.1f, counts %v", name, x, counts)
+		}
+	}
+	// Unnormalised weights and a single non-zero entry.
+	if i := sampleCategorical([]float64{0, 0, 3}, tensor.NewRNG(1)); i != 2 {
+		t.Errorf("one-hot draw: %d", i)
+	}
+}
+
+// SoftmaxProbs64 (float32 exponentials, float64 sum) agrees with a float64
+// softmax to float32 precision (x - max rounds to float32 before the
+// exponential: 1e-5 relative at probabilities near e^-60), and sums to 1.
+func TestSoftmaxProbs64(t *testing.T) {
+	rng := tensor.NewRNG(3)
+	x := make([]float32, 50258)
+	for i := range x {
+		x[i] = float32(4 * rng.NormFloat64())
+	}
+	got, want := make([]float64, len(x)), make([]float64, len(x))
+	tensor.SoftmaxProbs64(got, x, make([]float32, len(x)))
+	tensor.LogSoftmax64(want, x)
+	var sum float64
+	for i := range want {
+		w := math.Exp(want[i])
+		if math.Abs(got[i]-w) > 1e-5*w {
+			t.Fatalf("id %d: %v, float64 %v", i, got[i], w)
+		}
+		sum += got[i]
+	}
+	if math.Abs(sum-1) > 1e-12 {
+		t.Errorf("sum %v", sum)
+	}
+}

@@ -154,6 +154,26 @@ func usdmLossCPU(logits *Tensor, tg USDMTargets, gd []float32) []float64 {
 	return losses
 }
 
+// SoftmaxProbs64 writes softmax(x) into dst as a sampler wants x_theta: the
+// exponentials in float32 (vectorized, as the reference's float32 network
+// output is), their sum and the normalisation in float64. scratch holds at
+// least len(x) floats.
+func SoftmaxProbs64(dst []float64, x, scratch []float32) {
+	m := maxVec(x)
+	if math.IsInf(float64(m), 0) {
+		logSoftmaxProbs64(dst, nil, x)
+		for i, v := range dst[:len(x)] {
+			dst[i] = math.Exp(v)
+		}
+		return
+	}
+	e := scratch[:len(x)]
+	inv := 1 / expShiftSum(e, x, m)
+	for i, v := range e {
+		dst[i] = float64(v) * inv
+	}
+}
+
 // LogSoftmax64 writes log_softmax(x) in float64 into dst (a row of the
 // USDM loss, or of a sampler's x_theta).
 func LogSoftmax64(dst []float64, x []float32) { logSoftmaxProbs64(dst, nil, x) }

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"time"
 
 	"github.com/duo-go/duo/duo"
@@ -29,6 +31,7 @@ func benchSample(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 8, "denoising steps (plus the final one unless --sampler none)")
 	sampler := fs.String("sampler", duo.SamplerGreedy, "ancestral, greedy (Greedy-Tail) or none")
 	length := fs.Int("length", 0, "tokens per sample (0: the model's length)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the sampling to this file (go tool pprof)")
 	exec := addExecFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -81,6 +84,17 @@ func benchSample(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "sample %s: %d parameters (%.0f MB), K=%d, %d tokens, %d steps + %s, %d threads (%s)\n",
 		name, m.NumParams(), weights/1e6, m.Vocab, L, *steps, *sampler, parallel.Threads(), time.Since(start).Round(time.Millisecond))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("%s: %w", *cpuProfile, err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for _, b := range batches {
 		debug.FreeOSMemory()
 		peakOK := sysmem.ResetPeak() == nil
