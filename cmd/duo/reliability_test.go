@@ -299,8 +299,8 @@ func TestInterrupt(t *testing.T) {
 	dir := t.TempDir()
 	corpus := writeCorpus(t, dir)
 	out := filepath.Join(dir, "run")
-	cmd, stderr := startUntil(t, "checkpoints: every", tinyTrain(corpus, out, steps, "--checkpoint-every", "1000")...)
-	time.Sleep(150 * time.Millisecond)
+	// The status line of the first validation (step 25): training is under way.
+	cmd, stderr := startUntil(t, "step 25/", tinyTrain(corpus, out, steps, "--checkpoint-every", "1000")...)
 	cmd.Process.Signal(os.Interrupt)
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
@@ -331,8 +331,7 @@ func TestInterrupt(t *testing.T) {
 
 	// Two signals: the second exits at once.
 	out2 := filepath.Join(dir, "run2")
-	cmd, stderr = startUntil(t, "checkpoints: every", tinyTrain(corpus, out2, steps, "--checkpoint-every", "1")...)
-	time.Sleep(100 * time.Millisecond)
+	cmd, stderr = startUntil(t, "step 25/", tinyTrain(corpus, out2, steps, "--checkpoint-every", "1")...)
 	cmd.Process.Signal(os.Interrupt)
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
