@@ -16,6 +16,7 @@ import (
 type GenPPLResult struct {
 	GenPPL  float64 `json:"gen_ppl"` // exp of the judge's mean NLL per scored token
 	NLL     float64 `json:"nll"`     // the judge's mean NLL per scored token (nats)
+	StdErr  float64 `json:"stderr"`  // standard error of NLL over the samples (each sample's mean NLL one observation)
 	Entropy float64 `json:"entropy"` // mean over samples of Entropy (nats)
 	Tokens  int     `json:"tokens"`  // tokens scored
 	Samples int     `json:"samples"`
@@ -34,7 +35,15 @@ func GenPPL(judge *nn.DiT, samples [][]int32) (GenPPLResult, error) {
 		return res, fmt.Errorf("genppl: no samples")
 	}
 	span := judge.Length + 1
-	byLen := map[int][][]int32{} // chunks of each length, batched together
+	type chunk struct {
+		ids    []int32
+		sample int
+	}
+	byLen := map[int][]chunk{} // chunks of each length, batched together
+	perSample := make([]struct {
+		sum float64
+		n   int
+	}, len(samples))
 	for i, s := range samples {
 		for _, id := range s {
 			if id < 0 || int(id) >= judge.Vocab {
@@ -43,7 +52,7 @@ func GenPPL(judge *nn.DiT, samples [][]int32) (GenPPLResult, error) {
 		}
 		for lo := 0; lo+1 < len(s); lo += span {
 			c := s[lo:min(lo+span, len(s))]
-			byLen[len(c)] = append(byLen[len(c)], c)
+			byLen[len(c)] = append(byLen[len(c)], chunk{c, i})
 		}
 		res.Entropy += Entropy(s) / float64(len(samples))
 	}
@@ -60,7 +69,7 @@ func GenPPL(judge *nn.DiT, samples [][]int32) (GenPPLResult, error) {
 			part := chunks[lo:min(lo+batch, len(chunks))]
 			ids := make([]int32, 0, len(part)*(n-1))
 			for _, c := range part {
-				ids = append(ids, c[:n-1]...)
+				ids = append(ids, c.ids[:n-1]...)
 			}
 			logits, err := judge.Forward(nil, nn.Input{Batch: len(part), IDs: ids})
 			if err != nil {
@@ -72,7 +81,10 @@ func GenPPL(judge *nn.DiT, samples [][]int32) (GenPPLResult, error) {
 				for p := 0; p < n-1; p++ {
 					r := b*(n-1) + p
 					tensor.LogSoftmax64(lp, x[r*K:(r+1)*K])
-					sum -= lp[c[p+1]]
+					nll := -lp[c.ids[p+1]]
+					sum += nll
+					perSample[c.sample].sum += nll
+					perSample[c.sample].n++
 					res.Tokens++
 				}
 			}
@@ -83,6 +95,13 @@ func GenPPL(judge *nn.DiT, samples [][]int32) (GenPPLResult, error) {
 	}
 	res.NLL = sum / float64(res.Tokens)
 	res.GenPPL = math.Exp(res.NLL)
+	var means []float64
+	for _, p := range perSample {
+		if p.n > 0 {
+			means = append(means, p.sum/float64(p.n))
+		}
+	}
+	_, res.StdErr = meanStdErr(means)
 	res.Samples = len(samples)
 	return res, nil
 }

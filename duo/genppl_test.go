@@ -30,7 +30,7 @@ func TestGenPPL(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 20 tokens: chunks of 9, 9, 2 (8+8+1 scored); 9: one chunk (8); 3: 2.
-	if math.Abs(r.GenPPL-K) > 1e-4 || r.Tokens != 27 || r.Samples != 3 {
+	if math.Abs(r.GenPPL-K) > 1e-4 || r.Tokens != 27 || r.Samples != 3 || r.StdErr > 1e-6 {
 		t.Errorf("uniform judge: %+v, want Gen PPL %d over 27 tokens", r, K)
 	}
 	want := (Entropy(samples[0]) + Entropy(samples[1]) + Entropy(samples[2])) / 3
@@ -44,6 +44,11 @@ func TestGenPPL(t *testing.T) {
 	}
 	if r, _ := GenPPL(judge, [][]int32{{1, 2, 3, 4}}); r.GenPPL < 1e10 {
 		t.Errorf("confident judge on other tokens: Gen PPL %v", r.GenPPL)
+	}
+	// One sample of sevens, one of others: the per-sample NLLs differ by
+	// about 30 nats, so the standard error of their mean is about 15.
+	if r, _ := GenPPL(judge, [][]int32{{7, 7, 7}, {1, 2, 3}}); math.Abs(r.StdErr-15) > 1 {
+		t.Errorf("standard error %v, want about 15", r.StdErr)
 	}
 	for _, c := range []struct {
 		samples [][]int32

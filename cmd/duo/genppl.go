@@ -91,6 +91,6 @@ func runGenPPL(args []string, stdout, stderr io.Writer) error {
 
 // printGenPPL prints a GenPPLResult as one line.
 func printGenPPL(w io.Writer, r duo.GenPPLResult, judge string) {
-	fmt.Fprintf(w, "Gen PPL %.3f (judge %s: %.4f nats over %d tokens of %d samples), entropy %.3f nats\n",
-		r.GenPPL, judge, r.NLL, r.Tokens, r.Samples, r.Entropy)
+	fmt.Fprintf(w, "Gen PPL %.3f (judge %s: %.4f ± %.4f nats over %d tokens of %d samples), entropy %.3f nats\n",
+		r.GenPPL, judge, r.NLL, r.StdErr, r.Tokens, r.Samples, r.Entropy)
 }

@@ -122,7 +122,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 			sm.Entropy += s.Entropy / float64(len(res.Samples))
 		}
 		if res.GenPPL != nil {
-			sm.Judge, sm.GenPPL = *judgeDir, res.GenPPL.GenPPL
+			sm.Judge, sm.GenPPL, sm.NLLStdErr = *judgeDir, res.GenPPL.GenPPL, res.GenPPL.StdErr
 		}
 		if err := appendRecord(*dir, func(r *runRecord) { r.Samples = addSample(r.Samples, sm) }); err != nil {
 			return err

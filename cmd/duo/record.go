@@ -44,6 +44,7 @@ type sampleMetrics struct {
 	Seed        uint64  `json:"seed"`
 	Judge       string  `json:"judge,omitempty"`
 	GenPPL      float64 `json:"gen_ppl,omitempty"`
+	NLLStdErr   float64 `json:"nll_stderr,omitempty"` // standard error of the judge's NLL per token, over the samples
 	Entropy     float64 `json:"entropy"`
 	WallSeconds float64 `json:"wall_seconds"`
 	TokensPerS  float64 `json:"tokens_per_s"`

@@ -132,8 +132,9 @@ func writeReport(dir string, runs []reportRun) (string, error) {
 		slices.Sort(steps)
 		slices.Reverse(steps)
 		b.WriteString("\n## Samples: generative perplexity and entropy\n\n")
-		b.WriteString("Gen PPL = exp of the judge's mean NLL per token (the judge is named below); entropy = mean unigram entropy of a sample, in nats. ")
-		b.WriteString("Each cell: Gen PPL (entropy). Low Gen PPL with low entropy is repetition, not quality.\n\n| run | sampler |")
+		b.WriteString("Gen PPL = exp of the judge's mean NLL per token (the judge is named below), with exp(NLL ± its standard error over the samples) ")
+		b.WriteString("as a range where recorded; entropy = mean unigram entropy of a sample, in nats. ")
+		b.WriteString("Each cell: Gen PPL [range] (entropy). Low Gen PPL with low entropy is repetition, not quality.\n\n| run | sampler |")
 		for _, s := range steps {
 			fmt.Fprintf(&b, " %d steps |", s)
 		}
@@ -149,6 +150,10 @@ func writeReport(dir string, runs []reportRun) (string, error) {
 				for _, m := range ms {
 					if m.Steps == s {
 						cell = fmt.Sprintf(" %.2f (%.2f) |", m.GenPPL, m.Entropy)
+						if m.NLLStdErr > 0 {
+							nll := math.Log(m.GenPPL)
+							cell = fmt.Sprintf(" %.1f [%.1f-%.1f] (%.2f) |", m.GenPPL, math.Exp(nll-m.NLLStdErr), math.Exp(nll+m.NLLStdErr), m.Entropy)
+						}
 						if m.Judge != "" {
 							judges[m.Judge] = true
 						}
