@@ -292,37 +292,63 @@ func macroKernel(asm bool, ws *workspace, mc, nc, kc int, alpha float32, ap, bp 
 	// prefetched into L2 a slice per tile (it usually comes from L3).
 	pfLines := ceilDiv(nr*kc*4/64, ceilDiv(mc, mr))
 	full := mc / mr // row panels with mr rows
-	for jr := 0; jr < nc; jr += nr {
-		cols := min(nr, nc-jr)
-		bpan := bp[jr*kc : jr*kc+nr*kc]
-		var tb []float32 // the bias of these columns
-		if bias != nil {
-			tb = bias[jr : jr+cols]
-		}
-		ir := 0
-		if asm && cols == nr && full > 0 {
-			// The full tiles of this column in one call.
-			var nextB []float32
-			if jr+nr < nc {
-				nextB = bp[(jr+nr)*kc : (jr+nr)*kc+nr*kc]
+	for jr := 0; jr < nc; {
+		if asm && wide && full >= 2 && jr+2*nr <= nc {
+			// Two B micro-panels at once, two tiles high (12x32): the
+			// AVX-512 kernel with the fewest loads per FMA.
+			pairs := full / 2
+			var tb, nextB []float32
+			if bias != nil {
+				tb = bias[jr : jr+2*nr]
 			}
-			asmKernelTiles(kc, full, ap, bpan, c[jr:], ldc, alpha, beta, tb, nextB, pfLines)
-			ir = full * mr
-		}
-		for ; ir < mc; ir += mr {
-			rows := min(mr, mc-ir)
-			apan := ap[ir*kc : ir*kc+mr*kc]
-			if rows == mr && cols == nr { // only without asm
-				goKernel(kc, apan, bpan, c[ir*ldc+jr:], ldc, alpha, beta, tb)
-				continue
+			if jr+2*nr < nc {
+				nextB = bp[(jr+2*nr)*kc : (jr+2*nr)*kc+min(2*nr, nc-jr-2*nr)*kc]
 			}
-			if asm {
-				asmKernel(kc, apan, bpan, ws.tile[:], nr, alpha, 0, nil)
-			} else {
-				goKernel(kc, apan, bpan, ws.tile[:], nr, alpha, 0, nil)
+			asmKernelPairs(kc, pairs, ap, bp[jr*kc:(jr+2*nr)*kc], c[jr:], ldc, alpha, beta, tb, nextB, 2*pfLines)
+			for p := range 2 {
+				panelRows(asm, ws, jr+p*nr, pairs*2*mr, mc, nc, kc, alpha, ap, bp, beta, c, ldc, bias, pfLines)
 			}
-			mergeTile(&ws.tile, rows, cols, beta, c[ir*ldc+jr:], ldc, alpha, tb)
+			jr += 2 * nr
+			continue
 		}
+		panelRows(asm, ws, jr, 0, mc, nc, kc, alpha, ap, bp, beta, c, ldc, bias, pfLines)
+		jr += nr
+	}
+}
+
+// panelRows is macroKernel for the B micro-panel at column jr, rows ir0 to
+// mc of the A block.
+func panelRows(asm bool, ws *workspace, jr, ir0, mc, nc, kc int, alpha float32, ap, bp []float32, beta float32, c []float32, ldc int, bias []float32, pfLines int) {
+	full := mc / mr
+	cols := min(nr, nc-jr)
+	bpan := bp[jr*kc : jr*kc+nr*kc]
+	var tb []float32 // the bias of these columns
+	if bias != nil {
+		tb = bias[jr : jr+cols]
+	}
+	ir := ir0
+	if asm && cols == nr && full > ir0/mr {
+		// The full tiles of this column in one call.
+		var nextB []float32
+		if jr+nr < nc {
+			nextB = bp[(jr+nr)*kc : (jr+nr)*kc+nr*kc]
+		}
+		asmKernelTiles(kc, full-ir0/mr, ap[ir0*kc:], bpan, c[ir0*ldc+jr:], ldc, alpha, beta, tb, nextB, pfLines)
+		ir = full * mr
+	}
+	for ; ir < mc; ir += mr {
+		rows := min(mr, mc-ir)
+		apan := ap[ir*kc : ir*kc+mr*kc]
+		if rows == mr && cols == nr { // only without asm
+			goKernel(kc, apan, bpan, c[ir*ldc+jr:], ldc, alpha, beta, tb)
+			continue
+		}
+		if asm {
+			asmKernel(kc, apan, bpan, ws.tile[:], nr, alpha, 0, nil)
+		} else {
+			goKernel(kc, apan, bpan, ws.tile[:], nr, alpha, 0, nil)
+		}
+		mergeTile(&ws.tile, rows, cols, beta, c[ir*ldc+jr:], ldc, alpha, tb)
 	}
 }
 

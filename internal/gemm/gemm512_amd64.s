@@ -450,3 +450,305 @@ zsbeta:
 	VMOVUPS     Z5, (DX)
 	VZEROUPPER
 	RET
+
+// The 12x32 kernel: two stacked 6x16 tiles wide by two B micro-panels
+// (columns 0-15 from the panel at DI, 16-31 from the next, R11 bytes on),
+// so each k step is 2 loads of B, 12 broadcasts of A into registers and 24
+// register-register FMAs: 14 loads per 24 FMAs, where the 24x16 kernel
+// needs 25.
+//
+//	Z0-Z23   row r: Z(2r) columns 0-15, Z(2r+1) columns 16-31
+//	Z24 Z25  the B rows; Z26-Z31 broadcasts of A
+
+// WSTEP is one k step: A step ao bytes into the panels at SI (rows 0-5)
+// and R8 (rows 6-11), B step bo bytes into both B panels.
+#define WSTEP(ao, bo) \
+	VMOVUPS bo(DI), Z24; \
+	VMOVUPS bo(DI)(R11*1), Z25; \
+	VBROADCASTSS ao+0(SI), Z26; \
+	VFMADD231PS Z24, Z26, Z0; \
+	VFMADD231PS Z25, Z26, Z1; \
+	VBROADCASTSS ao+4(SI), Z27; \
+	VFMADD231PS Z24, Z27, Z2; \
+	VFMADD231PS Z25, Z27, Z3; \
+	VBROADCASTSS ao+8(SI), Z28; \
+	VFMADD231PS Z24, Z28, Z4; \
+	VFMADD231PS Z25, Z28, Z5; \
+	VBROADCASTSS ao+12(SI), Z29; \
+	VFMADD231PS Z24, Z29, Z6; \
+	VFMADD231PS Z25, Z29, Z7; \
+	VBROADCASTSS ao+16(SI), Z30; \
+	VFMADD231PS Z24, Z30, Z8; \
+	VFMADD231PS Z25, Z30, Z9; \
+	VBROADCASTSS ao+20(SI), Z31; \
+	VFMADD231PS Z24, Z31, Z10; \
+	VFMADD231PS Z25, Z31, Z11; \
+	VBROADCASTSS ao+0(R8), Z26; \
+	VFMADD231PS Z24, Z26, Z12; \
+	VFMADD231PS Z25, Z26, Z13; \
+	VBROADCASTSS ao+4(R8), Z27; \
+	VFMADD231PS Z24, Z27, Z14; \
+	VFMADD231PS Z25, Z27, Z15; \
+	VBROADCASTSS ao+8(R8), Z28; \
+	VFMADD231PS Z24, Z28, Z16; \
+	VFMADD231PS Z25, Z28, Z17; \
+	VBROADCASTSS ao+12(R8), Z29; \
+	VFMADD231PS Z24, Z29, Z18; \
+	VFMADD231PS Z25, Z29, Z19; \
+	VBROADCASTSS ao+16(R8), Z30; \
+	VFMADD231PS Z24, Z30, Z20; \
+	VFMADD231PS Z25, Z30, Z21; \
+	VBROADCASTSS ao+20(R8), Z31; \
+	VFMADD231PS Z24, Z31, Z22; \
+	VFMADD231PS Z25, Z31, Z23
+
+// func kernel12x32z(k int, a *float32, astride int, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, bias, pf *float32, pfLines int)
+//
+// C = alpha*(bias + A*B) + beta*C for 12 rows x 32 columns of C at c (row
+// stride ldc floats); A micro-panels (k steps of 6 floats) at a and a +
+// astride floats; B micro-panels (k steps of 16 floats) at b and b +
+// bstride floats; a nil bias is zero, else 32 floats added to every row;
+// beta == 0 does not read C. First pfLines lines from pf on go to L2.
+TEXT ·kernel12x32z(SB), NOSPLIT, $0-88
+	MOVQ  a+8(FP), SI
+	MOVQ  astride+16(FP), AX
+	LEAQ  (SI)(AX*4), R8
+	MOVQ  b+24(FP), DI
+	MOVQ  bstride+32(FP), R11
+	SHLQ  $2, R11
+	MOVQ  c+40(FP), DX
+	MOVQ  ldc+48(FP), BX
+	SHLQ  $2, BX
+	MOVQ  pf+72(FP), R12
+	MOVQ  pfLines+80(FP), R13
+	TESTQ R13, R13
+	JZ    winit
+
+wpf:
+	PREFETCHT1 (R12)
+	ADDQ       $64, R12
+	DECQ       R13
+	JNZ        wpf
+
+winit:
+	MOVQ  bias+64(FP), R10
+	TESTQ R10, R10
+	JNZ   wbias
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	JMP    wstart
+
+wbias:
+	VMOVUPS (R10), Z0
+	VMOVUPS 64(R10), Z1
+	VMOVAPS Z0, Z2
+	VMOVAPS Z1, Z3
+	VMOVAPS Z0, Z4
+	VMOVAPS Z1, Z5
+	VMOVAPS Z0, Z6
+	VMOVAPS Z1, Z7
+	VMOVAPS Z0, Z8
+	VMOVAPS Z1, Z9
+	VMOVAPS Z0, Z10
+	VMOVAPS Z1, Z11
+	VMOVAPS Z0, Z12
+	VMOVAPS Z1, Z13
+	VMOVAPS Z0, Z14
+	VMOVAPS Z1, Z15
+	VMOVAPS Z0, Z16
+	VMOVAPS Z1, Z17
+	VMOVAPS Z0, Z18
+	VMOVAPS Z1, Z19
+	VMOVAPS Z0, Z20
+	VMOVAPS Z1, Z21
+	VMOVAPS Z0, Z22
+	VMOVAPS Z1, Z23
+
+wstart:
+	MOVQ k+0(FP), CX
+	MOVQ CX, R12
+	SHRQ $2, R12
+	JZ   wtail
+
+wloop4:
+	PREFETCHT0 384(SI)
+	PREFETCHT0 384(R8)
+	WSTEP(0, 0)
+	WSTEP(24, 64)
+	WSTEP(48, 128)
+	WSTEP(72, 192)
+	ADDQ $96, SI
+	ADDQ $96, R8
+	ADDQ $256, DI
+	DECQ R12
+	JNZ  wloop4
+
+wtail:
+	ANDQ $3, CX
+	JZ   wdone
+
+wloop1:
+	WSTEP(0, 0)
+	ADDQ $24, SI
+	ADDQ $24, R8
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  wloop1
+
+wdone:
+	MOVL alpha+56(FP), AX
+	CMPL AX, $0x3f800000
+	JEQ  wstore
+	VBROADCASTSS alpha+56(FP), Z24
+	VMULPS Z24, Z0, Z0
+	VMULPS Z24, Z1, Z1
+	VMULPS Z24, Z2, Z2
+	VMULPS Z24, Z3, Z3
+	VMULPS Z24, Z4, Z4
+	VMULPS Z24, Z5, Z5
+	VMULPS Z24, Z6, Z6
+	VMULPS Z24, Z7, Z7
+	VMULPS Z24, Z8, Z8
+	VMULPS Z24, Z9, Z9
+	VMULPS Z24, Z10, Z10
+	VMULPS Z24, Z11, Z11
+	VMULPS Z24, Z12, Z12
+	VMULPS Z24, Z13, Z13
+	VMULPS Z24, Z14, Z14
+	VMULPS Z24, Z15, Z15
+	VMULPS Z24, Z16, Z16
+	VMULPS Z24, Z17, Z17
+	VMULPS Z24, Z18, Z18
+	VMULPS Z24, Z19, Z19
+	VMULPS Z24, Z20, Z20
+	VMULPS Z24, Z21, Z21
+	VMULPS Z24, Z22, Z22
+	VMULPS Z24, Z23, Z23
+
+wstore:
+	MOVL beta+60(FP), AX
+	SHLL $1, AX
+	JNZ  wbeta
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z20, (DX)
+	VMOVUPS Z21, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z22, (DX)
+	VMOVUPS Z23, 64(DX)
+	VZEROUPPER
+	RET
+
+wbeta:
+	VBROADCASTSS beta+60(FP), Z25
+	VFMADD231PS (DX), Z25, Z0
+	VFMADD231PS 64(DX), Z25, Z1
+	VMOVUPS     Z0, (DX)
+	VMOVUPS     Z1, 64(DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z2
+	VFMADD231PS 64(DX), Z25, Z3
+	VMOVUPS     Z2, (DX)
+	VMOVUPS     Z3, 64(DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z4
+	VFMADD231PS 64(DX), Z25, Z5
+	VMOVUPS     Z4, (DX)
+	VMOVUPS     Z5, 64(DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z6
+	VFMADD231PS 64(DX), Z25, Z7
+	VMOVUPS     Z6, (DX)
+	VMOVUPS     Z7, 64(DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z8
+	VFMADD231PS 64(DX), Z25, Z9
+	VMOVUPS     Z8, (DX)
+	VMOVUPS     Z9, 64(DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z10
+	VFMADD231PS 64(DX), Z25, Z11
+	VMOVUPS     Z10, (DX)
+	VMOVUPS     Z11, 64(DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z12
+	VFMADD231PS 64(DX), Z25, Z13
+	VMOVUPS     Z12, (DX)
+	VMOVUPS     Z13, 64(DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z14
+	VFMADD231PS 64(DX), Z25, Z15
+	VMOVUPS     Z14, (DX)
+	VMOVUPS     Z15, 64(DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z16
+	VFMADD231PS 64(DX), Z25, Z17
+	VMOVUPS     Z16, (DX)
+	VMOVUPS     Z17, 64(DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z18
+	VFMADD231PS 64(DX), Z25, Z19
+	VMOVUPS     Z18, (DX)
+	VMOVUPS     Z19, 64(DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z20
+	VFMADD231PS 64(DX), Z25, Z21
+	VMOVUPS     Z20, (DX)
+	VMOVUPS     Z21, 64(DX)
+	ADDQ        BX, DX
+	VFMADD231PS (DX), Z25, Z22
+	VFMADD231PS 64(DX), Z25, Z23
+	VMOVUPS     Z22, (DX)
+	VMOVUPS     Z23, 64(DX)
+	VZEROUPPER
+	RET

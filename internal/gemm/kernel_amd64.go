@@ -173,3 +173,37 @@ func hasWideCPU() bool { return cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86
 //
 //go:noescape
 func kernel6x16zs(k int, a *float32, rsa, csa int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
+
+// kernel12x32z is the AVX-512 kernel over two B micro-panels: 12 rows
+// (two A micro-panels astride floats apart) by 32 columns (two B
+// micro-panels bstride floats apart) of C = alpha*(bias + A*B) + beta*C,
+// bias nil or 32 floats (gemm512_amd64.s).
+//
+//go:noescape
+func kernel12x32z(k int, a *float32, astride int, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, bias, pf *float32, pfLines int)
+
+// asmKernelPairs runs kernel12x32z over pairs 12-row tiles one under the
+// other: A micro-panels from ap (two per call), the two B micro-panels of
+// bp2, C from c; bias nil or 32 floats; pfLines lines of pf prefetched
+// into L2 per call.
+func asmKernelPairs(kc, pairs int, ap, bp2, c []float32, ldc int, alpha, beta float32, bias, pf []float32, pfLines int) {
+	_ = ap[pairs*2*mr*kc-1]
+	_ = bp2[2*nr*kc-1]
+	_ = c[(pairs*2*mr-1)*ldc+2*nr-1]
+	var bp, pp *float32
+	if bias != nil {
+		bp = &bias[:2*nr][0]
+	}
+	if len(pf) > 0 {
+		pp = &pf[0]
+		pfLines = min(pfLines, len(pf)*4/64/max(pairs, 1))
+	} else {
+		pfLines = 0
+	}
+	for q := range pairs {
+		kernel12x32z(kc, &ap[q*2*mr*kc], mr*kc, &bp2[0], nr*kc, &c[q*2*mr*ldc], ldc, alpha, beta, bp, pp, pfLines)
+		if pp != nil {
+			pp = (*float32)(unsafe.Add(unsafe.Pointer(pp), pfLines*64))
+		}
+	}
+}

@@ -26,3 +26,7 @@ func packBTAsm(d, b []float32, ldb, kc int) int { return 0 }
 func copyPanelsAsm(width int, dst, src []float32, lds, rows, panels, pstride int) bool { return false }
 
 func hasWideCPU() bool { return false }
+
+func asmKernelPairs(kc, pairs int, ap, bp2, c []float32, ldc int, alpha, beta float32, bias, pf []float32, pfLines int) {
+	panic("gemm: no assembly kernel")
+}
