@@ -49,7 +49,7 @@ train() {
   echo "== $name"
   if [ -d "$dir/train" ]; then "$DUO" train --out "$dir" --resume "${common[@]}" "$@"
   else "$DUO" train --out "$dir" "${common[@]}" "$@"; fi
-  "$DUO" eval --checkpoint "$dir" --data "$DATA" --batch "$BATCH" --mc 4 --threads "$THREADS" --record
+  "$DUO" eval --checkpoint "$dir" --data "$DATA" --split val --batch "$BATCH" --mc 4 --threads "$THREADS" --record
 }
 
 train duo  --model "$MODEL" --steps "$STEPS" --objective duo
@@ -66,7 +66,7 @@ else
     --steps-per-round "$ROUND_STEPS" --batch "$BATCH" --lr "$DISTILL_LR" --dropout 0 --seed "$SEED" \
     --threads "$THREADS" --eval-batches 16
 fi
-"$DUO" eval --checkpoint "$OUT/dcd" --data "$DATA" --batch "$BATCH" --mc 4 --threads "$THREADS" --record
+"$DUO" eval --checkpoint "$OUT/dcd" --data "$DATA" --split val --batch "$BATCH" --mc 4 --threads "$THREADS" --record
 
 # Samples: Gen PPL under the judge and entropy, recorded in each run.json.
 for model in duo dcd mdlm; do

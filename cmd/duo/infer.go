@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -17,8 +18,14 @@ import (
 	"github.com/duo-go/duo/tensor"
 )
 
+// errNoTokenizer says that a checkpoint's tokenizer is unknown; commands
+// that handle only token ids go on without one (see idsOnly).
+var errNoTokenizer = errors.New("no tokenizer")
+
 // loadCheckpoint opens a checkpoint directory and its tokenizer (the
-// --tokenizer flag wins over what the checkpoint names).
+// --tokenizer flag wins over what the checkpoint names). When the
+// tokenizer cannot be known it returns the model with an error wrapping
+// errNoTokenizer.
 func loadCheckpoint(dir, tokSpec string) (*nn.DiT, duo.ModelInfo, tokenizer.Tokenizer, error) {
 	if dir == "" {
 		return nil, duo.ModelInfo{}, nil, errors.New("--checkpoint is required")
@@ -36,8 +43,8 @@ func loadCheckpoint(dir, tokSpec string) (*nn.DiT, duo.ModelInfo, tokenizer.Toke
 		case tokenizer.IsGPT2Vocab(m.Vocab):
 			tokSpec = tokenizer.GPT2Spec // the authors' checkpoints: GPT-2's BPE, embedded
 		default:
-			return nil, info, nil, fmt.Errorf("%s: config.json names no tokenizer and the directory holds no tokenizer files "+
-				"(encoder.json+vocab.bpe, vocab.json+merges.txt or tokenizer.json); pass --tokenizer", dir)
+			return m, info, nil, fmt.Errorf("%s: config.json names no tokenizer and the directory holds no tokenizer files "+
+				"(encoder.json+vocab.bpe, vocab.json+merges.txt or tokenizer.json); pass --tokenizer: %w", dir, errNoTokenizer)
 		}
 	}
 	tok, err := tokenizer.Load(tokSpec)
@@ -143,11 +150,11 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", "eval --checkpoint DIR --data PATH [flags]", stderr)
 	dir := fs.String("checkpoint", "", "checkpoint directory")
-	path := fs.String("data", "", "evaluation corpus (text file, directory or .bin); its validation split is scored")
+	path := fs.String("data", "", "evaluation corpus (text file, directory or uint16 .bin); all of it is scored unless --split says otherwise")
 	tok := fs.String("tokenizer", "", "tokenizer (default: the checkpoint's)")
 	var corpus corpusFlags // as given to train
 	corpus.register(fs)
-	whole := fs.Bool("all", false, "score the whole corpus instead of its last 10% (validation split)")
+	split := fs.String("split", "all", "the part of --data scored: all, val (the validation split training held out: the last 10%) or train (the rest)")
 	batch := fs.Int("batch", 16, "sequences per batch")
 	batches := fs.Int("batches", 0, "batches to score (0: all)")
 	mc := fs.Int("mc", 1, "Monte Carlo time samples per batch (diffusion models)")
@@ -163,6 +170,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		check{"batches", *batches >= 0, ">= 0 (0: all)"},
 		check{"mc", *mc >= 1, "at least 1"},
 		check{"max-bytes", corpus.maxBytes >= 0, ">= 0 (0: all)"},
+		check{"split", *split == "all" || *split == "val" || *split == "train", "all, val or train"},
 	)
 	if err != nil {
 		return err
@@ -173,6 +181,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	defer release()
 	m, info, t, err := loadCheckpoint(*dir, *tok)
+	if errors.Is(err, errNoTokenizer) && strings.EqualFold(filepath.Ext(*path), ".bin") {
+		t, err = idsOnly{m.Vocab}, nil // a token file needs no tokenizer
+	}
 	if err != nil {
 		return err
 	}
@@ -183,10 +194,16 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stream := c.Val
-	if *whole {
+	var stream []int32
+	switch *split {
+	case "val":
+		stream = c.Val
+	case "train":
+		stream = c.Train
+	default:
 		stream = append(append([]int32(nil), c.Train...), c.Val...)
 	}
+	fmt.Fprintf(stderr, "scoring %s of %s: %d tokens\n", map[string]string{"all": "all", "val": "the validation split (last 10%)", "train": "the training split (first 90%)"}[*split], c.Source, len(stream))
 	obj, err := duo.ObjectiveNamed(info.Objective)
 	if err != nil {
 		return err
@@ -238,6 +255,9 @@ func runDenoise(args []string, stdout, stderr io.Writer) error {
 	}
 	defer release()
 	m, _, t, err := loadCheckpoint(*dir, *tok)
+	if errors.Is(err, errNoTokenizer) && *idsFlag != "" {
+		t, err = idsOnly{m.Vocab}, nil // ids in, ids out
+	}
 	if err != nil {
 		return err
 	}
@@ -294,3 +314,22 @@ func topK(x []float32, k int) []int {
 	}
 	return idx
 }
+
+// idsOnly stands in for the tokenizer of a model whose tokenizer is not
+// known, where only token ids are handled (a .bin corpus, denoise --ids):
+// it knows the vocabulary size and shows ids as "#id".
+type idsOnly struct{ vocab int }
+
+func (t idsOnly) Encode(string) []int32 { return nil }
+
+func (t idsOnly) Decode(ids []int32) string {
+	var b strings.Builder
+	for _, id := range ids {
+		fmt.Fprintf(&b, "#%d", id)
+	}
+	return b.String()
+}
+
+func (t idsOnly) VocabSize() int { return t.vocab }
+
+func (t idsOnly) EOT() int32 { return -1 }

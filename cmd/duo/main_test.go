@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"github.com/duo-go/duo/duo"
+	"github.com/duo-go/duo/internal/data"
+	"github.com/duo-go/duo/nn"
+	"github.com/duo-go/duo/tensor"
 )
 
 func TestCLI(t *testing.T) {
@@ -166,5 +169,46 @@ func TestDistillMDLMGenPPL(t *testing.T) {
 	}
 	if rec, ok, err := readRecord(student); err != nil || !ok || len(rec.Samples) != 2 || len(rec.Commands) != 2 || rec.Objective != "dcd" {
 		t.Errorf("student's run.json: %+v, %v, %v", rec.Samples, ok, err)
+	}
+}
+
+// A model whose tokenizer is unknown (not GPT-2's vocabulary, no files)
+// still denoises --ids and evaluates a .bin token file; sampling, which
+// must show text, asks for --tokenizer. eval says which part it scored.
+func TestNoTokenizerNeeded(t *testing.T) {
+	dir := t.TempDir()
+	m, err := nn.NewDiT(nn.Config{Vocab: 300, Length: 16, Hidden: 16, Cond: 8, Blocks: 1, Heads: 2, MLPRatio: 4}, tensor.NewRNG(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hf := dir + "/hf"
+	if err := nn.SaveHF(hf, m); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]int32, 4000)
+	for i := range ids {
+		ids[i] = int32(i * 7 % 300)
+	}
+	bin := dir + "/tokens.bin"
+	if err := data.WriteBin(bin, ids, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args   []string
+		status int
+		want   string
+	}{
+		{[]string{"denoise", "--checkpoint", hf, "--ids", "1,299,5", "--device", "cpu"}, 0, "#299"},
+		{[]string{"eval", "--checkpoint", hf, "--data", bin, "--batch", "4", "--device", "cpu"}, 0, "scoring all of"},
+		{[]string{"eval", "--checkpoint", hf, "--data", bin, "--batch", "4", "--split", "val", "--device", "cpu"}, 0, "the validation split"},
+		{[]string{"eval", "--checkpoint", hf, "--data", bin, "--split", "test"}, 1, "--split test"},
+		{[]string{"sample", "--checkpoint", hf, "--device", "cpu"}, 1, "pass --tokenizer"},
+		{[]string{"denoise", "--checkpoint", hf, "--text", "hi", "--device", "cpu"}, 1, "pass --tokenizer"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(c.args, &stdout, &stderr)
+		if code != c.status || !strings.Contains(stdout.String()+stderr.String(), c.want) {
+			t.Errorf("duo %v: status %d, output %q; want %d and %q", c.args, code, stdout.String()+stderr.String(), c.status, c.want)
+		}
 	}
 }
