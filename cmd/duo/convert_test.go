@@ -280,7 +280,7 @@ func TestImportedGPT2Model(t *testing.T) {
 		out  string
 	}{
 		{[]string{"sample", "--checkpoint", hf, "--steps", "8", "--sampler", "greedy", "--n", "2", "--length", "16", "--json"}, `"samples"`},
-		{[]string{"eval", "--checkpoint", hf, "--data", corpus, "--batch", "2", "--batches", "1", "--all", "--json"}, `"bpd"`},
+		{[]string{"eval", "--checkpoint", hf, "--data", corpus, "--batch", "2", "--batches", "1", "--json"}, `"bpd"`},
 		{[]string{"denoise", "--checkpoint", hf, "--text", "Hello world", "--sigma", "0.5", "--json"}, `"argmax"`},
 		{[]string{"denoise", "--checkpoint", hf, "--ids", "15496,50257", "--sigma", "0.5"}, "\uFFFD"},
 		{[]string{"convert", "--ckpt", hf, "--out", filepath.Join(dir, "ours")}, "wrote"},
