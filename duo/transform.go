@@ -289,7 +289,7 @@ func (g GammaSchedule) AlphaPrimeAtT(tr *Transform, t float64) float64 {
 // CurriculumGammaRange returns the log-SNR range over which alpha = T(gamma)
 // falls from 0.95 to 0.05 for a vocabulary of K ids: the paper chooses its
 // curriculum ranges so ("alpha spans about [0.05, 0.95]"; [-3.55, -1.85]
-// for GPT-2's 50257 ids). It depends on K strongly: [-3.1, -0.3] for 256.
+// for GPT-2's 50257 ids). It depends on K strongly: [-3.05, -0.20] for 256.
 func CurriculumGammaRange(K int) GammaSchedule {
 	tr := TransformFor(K)
 	at := func(alpha float64) float64 { // T is decreasing in gamma
