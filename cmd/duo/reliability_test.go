@@ -131,7 +131,7 @@ func TestKillResume(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		d := time.Duration(20+rng.IntN(130)) * time.Millisecond
+		d := time.Duration(40+rng.IntN(210)) * time.Millisecond
 		delays = append(delays, d)
 		time.Sleep(d)
 		cmd.Process.Signal(syscall.SIGKILL)
@@ -147,7 +147,13 @@ func TestKillResume(t *testing.T) {
 			}
 		}
 	}
-	end := last + 10
+	// Ten steps past the newest checkpoint (the last life may have gone on
+	// after the last resume point was recorded).
+	newest, err := duo.OpenCheckpoint(out)
+	if err != nil {
+		t.Fatalf("after the last kill: %v", err)
+	}
+	end := newest.Step + 10
 	runOK(t, tinyTrain(corpus, out, end, "--checkpoint-every", "1", "--resume")...)
 	final, err := duo.OpenCheckpoint(out)
 	if err != nil || final.Step != end {
