@@ -216,9 +216,5 @@ func (o MDLM) sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 		return nil, err
 	}
 	trace(0)
-	out := make([][]int32, B)
-	for b := range out {
-		out[b] = z[b*L : (b+1)*L]
-	}
-	return out, nil
+	return splitRows(z, B, L), nil
 }

@@ -126,11 +126,16 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 		}
 		trace(0)
 	}
+	return splitRows(z, B, L), nil
+}
+
+// splitRows returns the B rows of L tokens of z.
+func splitRows(z []int32, B, L int) [][]int32 {
 	out := make([][]int32, B)
 	for b := range out {
 		out[b] = z[b*L : (b+1)*L]
 	}
-	return out, nil
+	return out
 }
 
 // denoise is one sampling step of B sequences of L tokens, from signal

@@ -43,6 +43,26 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	return errors.New("want a benchmark: gemm, train or sample")
 }
 
+// startProfile starts a CPU profile into path ("": none) and returns the
+// function that stops it.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
 // reexecMark is set in the environment of a benchmark that re-ran itself.
 const reexecMark = "DUO_BENCH_REEXEC"
 
@@ -229,17 +249,11 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("%s: %w", *cpuProfile, err)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	release, err := useDevice(*device, stderr)
 	if err != nil {
 		return err

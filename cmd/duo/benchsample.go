@@ -3,9 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"runtime/debug"
-	"runtime/pprof"
 	"time"
 
 	"github.com/duo-go/duo/duo"
@@ -84,17 +82,11 @@ func benchSample(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "sample %s: %d parameters (%.0f MB), K=%d, %d tokens, %d steps + %s, %d threads (%s)\n",
 		name, m.NumParams(), weights/1e6, m.Vocab, L, *steps, *sampler, parallel.Threads(), time.Since(start).Round(time.Millisecond))
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("%s: %w", *cpuProfile, err)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	for _, b := range batches {
 		debug.FreeOSMemory()
 		peakOK := sysmem.ResetPeak() == nil
