@@ -176,35 +176,32 @@ func (o MDLM) sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 		for b := range sigma {
 			sigma[b] = float32(Sigma(at))
 		}
-		logits, err := m.Forward(nil, nn.Input{Batch: B, IDs: z, Sigma: sigma})
-		if err != nil {
-			return err
-		}
 		seeds := make([]uint64, B*L)
 		for i := range seeds {
 			seeds[i] = rng.Uint64()
 		}
-		x := logits.Value.Host()
-		parallel.For(B*L, 16, func(lo, hi int) {
-			p, q, scratch := make([]float64, K-1), make([]float64, K), make([]float32, K)
-			var order []int
-			for r := lo; r < hi; r++ {
-				if z[r] != mask {
-					continue // carry-over
+		return logitRows(m, nn.Input{Batch: B, IDs: z, Sigma: sigma}, func(lo int, x []float32) {
+			parallel.For(len(x)/K, 16, func(a, b int) {
+				p, q, scratch := make([]float64, K-1), make([]float64, K), make([]float32, K)
+				var order []int
+				for i := a; i < b; i++ {
+					r := lo + i
+					if z[r] != mask {
+						continue // carry-over
+					}
+					softmax64(p, x[i*K:i*K+K-1], scratch)
+					if cfg.TopP > 0 && cfg.TopP < 1 {
+						order = nucleus(p, cfg.TopP, order)
+					}
+					if greedy {
+						z[r] = int32(argmax64(p))
+						continue
+					}
+					MDLMPosterior(q, p, int(mask), at, as)
+					z[r] = int32(sampleCategorical(q, tensor.NewRNG(seeds[r])))
 				}
-				softmax64(p, x[r*K:r*K+K-1], scratch)
-				if cfg.TopP > 0 && cfg.TopP < 1 {
-					order = nucleus(p, cfg.TopP, order)
-				}
-				if greedy {
-					z[r] = int32(argmax64(p))
-					continue
-				}
-				MDLMPosterior(q, p, int(mask), at, as)
-				z[r] = int32(sampleCategorical(q, tensor.NewRNG(seeds[r])))
-			}
+			})
 		})
-		return nil
 	}
 	for k := 0; k < cfg.Steps; k++ {
 		if err := step(sched.Alpha(tk(k)), sched.Alpha(tk(k+1)), false); err != nil {

@@ -155,32 +155,53 @@ func (d denoise) run(m *nn.DiT, z []int32, rng *tensor.RNG) error {
 	for b := range sigma {
 		sigma[b] = float32(Sigma(d.AlphaT))
 	}
-	logits, err := m.Forward(nil, nn.Input{Batch: d.B, IDs: z, Sigma: sigma})
-	if err != nil {
-		return err
-	}
 	K := m.Vocab
 	seeds := make([]uint64, d.B*d.L) // one stream per position: independent of the thread count
 	for i := range seeds {
 		seeds[i] = rng.Uint64()
 	}
-	x := logits.Value.Host()
-	parallel.For(d.B*d.L, 16, func(lo, hi int) {
-		p, scratch := make([]float64, K), make([]float32, K)
-		var order []int
-		for r := lo; r < hi; r++ {
-			softmax64(p, x[r*K:(r+1)*K], scratch)
-			if d.TopP > 0 && d.TopP < 1 {
-				order = nucleus(p, d.TopP, order)
+	return logitRows(m, nn.Input{Batch: d.B, IDs: z, Sigma: sigma}, func(lo int, x []float32) {
+		parallel.For(len(x)/K, 16, func(a, b int) {
+			p, scratch := make([]float64, K), make([]float32, K)
+			var order []int
+			for i := a; i < b; i++ {
+				r := lo + i
+				softmax64(p, x[i*K:(i+1)*K], scratch)
+				if d.TopP > 0 && d.TopP < 1 {
+					order = nucleus(p, d.TopP, order)
+				}
+				if d.Greedy {
+					z[r] = int32(argmax64(p))
+					continue
+				}
+				Posterior(p, p, int(z[r]), d.AlphaT, d.AlphaS)
+				z[r] = int32(sampleCategorical(p, tensor.NewRNG(seeds[r])))
 			}
-			if d.Greedy {
-				z[r] = int32(argmax64(p))
-				continue
-			}
-			Posterior(p, p, int(z[r]), d.AlphaT, d.AlphaS)
-			z[r] = int32(sampleCategorical(p, tensor.NewRNG(seeds[r])))
-		}
+		})
 	})
+}
+
+// logitChunk bounds the logits a sampler holds at once (floats): 8M, 32 MB.
+var logitChunk = 8 << 20
+
+// logitRows runs the network on in and calls fn with consecutive ranges of
+// rows of its logits, starting at row lo (x holds rows x K floats, on the
+// host), at most logitChunk floats at a time: at GPT-2's vocabulary the
+// logits of one sequence of 1024 tokens are 206 MB, more than the rest of
+// a step's working set. fn must be done with x when it returns, and must
+// not depend on the chunking (the rows' results must not interact).
+func logitRows(m *nn.DiT, in nn.Input, fn func(lo int, x []float32)) error {
+	feat, err := m.Features(nil, in)
+	if err != nil {
+		return err
+	}
+	rows := feat.Value.Len() / m.Hidden
+	step := max(1, min(rows, logitChunk/m.Vocab))
+	for lo := 0; lo < rows; lo += step {
+		logits := m.Logits(feat.Value, lo, min(rows, lo+step))
+		fn(lo, logits.Host())
+		tensor.Recycle(logits)
+	}
 	return nil
 }
 

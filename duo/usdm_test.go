@@ -4,9 +4,11 @@ import (
 	"github.com/duo-go/duo/internal/usdm"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"testing"
 
+	"github.com/duo-go/duo/nn"
 	"github.com/duo-go/duo/tensor"
 )
 
@@ -385,5 +387,37 @@ func TestSoftmaxProbs64(t *testing.T) {
 	}
 	if math.Abs(sum-1) > 1e-12 {
 		t.Errorf("sum %v", sum)
+	}
+}
+
+// The samplers consume the logits a few rows at a time; how many does not
+// change the samples.
+func TestSampleLogitChunks(t *testing.T) {
+	m, err := nn.NewDiT(nn.Config{Vocab: 11, Length: 8, Hidden: 8, Cond: 8, Blocks: 1, Heads: 2, MLPRatio: 2}, tensor.NewRNG(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := tensor.NewRNG(6)
+	for _, p := range m.Params() {
+		rng.Uniform(p.Value, -0.5, 0.5)
+	}
+	for _, obj := range []Objective{nil, MDLM{}} {
+		cfg := SampleConfig{Steps: 4, Sampler: SamplerAncestral, TopP: 1, Batch: 3, Length: 8, Seed: 2, Objective: obj}
+		whole, err := Sample(m, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prev := logitChunk
+		logitChunk = 3 * m.Vocab // three rows at a time
+		chunked, err := Sample(m, cfg)
+		logitChunk = prev
+		if err != nil {
+			t.Fatal(err)
+		}
+		for b := range whole {
+			if !slices.Equal(whole[b], chunked[b]) {
+				t.Errorf("objective %v, sample %d: %v whole, %v in chunks of 3 rows", obj, b, whole[b], chunked[b])
+			}
+		}
 	}
 }

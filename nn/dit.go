@@ -170,6 +170,24 @@ type Input struct {
 // Forward returns the logits (B, L, K). Bad input (ids out of range, wrong
 // lengths) is reported as an error.
 func (m *DiT) Forward(tp *autograd.Tape, in Input) (*autograd.Var, error) {
+	x, err := m.Features(tp, in)
+	if err != nil {
+		return nil, err
+	}
+	return m.Output.Forward(tp, x), nil
+}
+
+// Logits returns the logits of rows [lo, hi) of features (B, L, D) from
+// Features, taken as B*L rows, without a tape: for inference that consumes
+// logits a few rows at a time instead of holding all B*L*K of them.
+func (m *DiT) Logits(features *tensor.Tensor, lo, hi int) *tensor.Tensor {
+	x := features.Reshape(-1, m.Hidden).Rows(lo, hi)
+	return tensor.Linear(x, m.Output.W.Value, m.Output.B.Value)
+}
+
+// Features returns what the output layer maps to logits: the final hidden
+// states (B, L, D), normalised and modulated. Forward is its output layer.
+func (m *DiT) Features(tp *autograd.Tape, in Input) (*autograd.Var, error) {
 	B, K, D := in.Batch, m.Vocab, m.Hidden
 	if B < 1 {
 		return nil, fmt.Errorf("dit: batch size %d", B)
@@ -216,7 +234,7 @@ func (m *DiT) Forward(tp *autograd.Tape, in Input) (*autograd.Var, error) {
 		mod := tp.Split(m.AdaFinal.Forward(tp, c), 1, D, D)
 		x = modulate(tp, x, mod[0], mod[1])
 	}
-	return m.Output.Forward(tp, x), nil
+	return x, nil
 }
 
 // block runs one transformer block on h (B, L, D) with conditioning c (B, C).

@@ -151,11 +151,11 @@ func addExecFlags(fs *flag.FlagSet) execFlags {
 
 // inferenceGCPercent is the garbage collector's target for the inference
 // commands: they hold the weights and replace a working set every step, and
-// with Go's default (100) the heap grows to twice the live set: 2.8x the
-// weights sampling the 170M model, against 1.8x at 25, which also ran 7-12%
-// faster (fewer fresh pages; duo bench sample, alternating, 2026-12-06). A
-// GOGC the user sets wins.
-const inferenceGCPercent = 25
+// with Go's default (100) the heap grows to twice the live set. Sampling the
+// 170M model one sequence at a time peaked at 2.83x the weights at 100,
+// 1.54x at 25 and 1.35-1.37x at 10, with 10 no slower than 25 (duo bench
+// sample, alternating, 2026-12-06). A GOGC the user sets wins.
+const inferenceGCPercent = 10
 
 // start applies --threads and opens the --device; call release when done.
 func (e execFlags) start(stderr io.Writer) (release func(), err error) {
