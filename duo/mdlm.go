@@ -163,6 +163,9 @@ func (o MDLM) sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 	for i := range z {
 		z[i] = mask
 	}
+	if err := cfg.fix(z, K-1); err != nil { // fixed tokens are unmasked: carried over
+		return nil, err
+	}
 	const tMin = 1e-5
 	tk := func(k int) float64 { return 1 - (1-tMin)*float64(k)/float64(cfg.Steps) }
 	trace := func(t float64) {

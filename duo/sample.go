@@ -31,6 +31,12 @@ type SampleConfig struct {
 	// model); MDLM models have a sampler of their own.
 	Objective Objective
 
+	// Fixed, when set, holds Batch*Length entries: a token id keeps its
+	// position clean at every step, so the network sees it throughout and
+	// only the other positions are drawn (a prompt, the context of an
+	// infill); -1 leaves the position to the sampler.
+	Fixed []int32
+
 	// Repair, when set, holds Batch*Length tokens taken as the latent z_t at
 	// time From (in (0, 1]): sampling starts there instead of from pure
 	// noise, and the model repairs the corrupted text (see Corrupt).
@@ -61,6 +67,22 @@ func (c SampleConfig) Validate(maxLen int) error {
 		return fmt.Errorf("repair input has %d tokens, want %d x %d", len(c.Repair), c.Batch, c.Length)
 	case c.Repair != nil && !(c.From > 0 && c.From <= 1):
 		return fmt.Errorf("repair start time %g outside (0, 1]", c.From)
+	case c.Fixed != nil && len(c.Fixed) != c.Batch*c.Length:
+		return fmt.Errorf("fixed tokens: %d entries, want %d x %d", len(c.Fixed), c.Batch, c.Length)
+	}
+	return nil
+}
+
+// fix writes the fixed tokens of cfg into z, checking them against a
+// vocabulary of K ids of which the first free are the model's tokens.
+func (c SampleConfig) fix(z []int32, free int) error {
+	for i, id := range c.Fixed {
+		if id < -1 || int(id) >= free {
+			return fmt.Errorf("fixed token %d at position %d outside the vocabulary [0,%d)", id, i, free)
+		}
+		if id >= 0 {
+			z[i] = id
+		}
 	}
 	return nil
 }
@@ -105,6 +127,9 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 		}
 		start, z[i] = cfg.From, cfg.Repair[i]
 	}
+	if err := cfg.fix(z, K); err != nil {
+		return nil, err
+	}
 	trace := func(t float64) {
 		if cfg.Trace != nil {
 			cfg.Trace(t, z)
@@ -113,14 +138,14 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 	tk := func(k int) float64 { return start - (start-tMin)*float64(k)/float64(cfg.Steps) }
 	trace(start)
 	for k := 0; k < cfg.Steps; k++ {
-		step := denoise{B: B, L: L, AlphaT: sched.Alpha(tk(k)), AlphaS: sched.Alpha(tk(k + 1)), TopP: cfg.TopP}
+		step := denoise{B: B, L: L, AlphaT: sched.Alpha(tk(k)), AlphaS: sched.Alpha(tk(k + 1)), TopP: cfg.TopP, Fixed: cfg.Fixed}
 		if err := step.run(m, z, rng); err != nil {
 			return nil, err
 		}
 		trace(tk(k + 1))
 	}
 	if cfg.Sampler != SamplerNone {
-		final := denoise{B: B, L: L, AlphaT: sched.Alpha(tMin), AlphaS: 1, TopP: cfg.TopP, Greedy: cfg.Sampler == SamplerGreedy}
+		final := denoise{B: B, L: L, AlphaT: sched.Alpha(tMin), AlphaS: 1, TopP: cfg.TopP, Greedy: cfg.Sampler == SamplerGreedy, Fixed: cfg.Fixed}
 		if err := final.run(m, z, rng); err != nil {
 			return nil, err
 		}
@@ -144,7 +169,8 @@ type denoise struct {
 	B, L           int
 	AlphaT, AlphaS float64
 	TopP           float64
-	Greedy         bool // argmax x_theta instead of a posterior draw (Greedy-Tail's last step)
+	Greedy         bool    // argmax x_theta instead of a posterior draw (Greedy-Tail's last step)
+	Fixed          []int32 // positions >= 0 here stay as they are (SampleConfig.Fixed)
 }
 
 // run replaces z (z_t) in place by a draw of z_s from
@@ -166,6 +192,9 @@ func (d denoise) run(m *nn.DiT, z []int32, rng *tensor.RNG) error {
 			var order []int
 			for i := a; i < b; i++ {
 				r := lo + i
+				if d.Fixed != nil && d.Fixed[r] >= 0 {
+					continue
+				}
 				softmax64(p, x[i*K:(i+1)*K], scratch)
 				if d.TopP > 0 && d.TopP < 1 {
 					order = nucleus(p, d.TopP, order)

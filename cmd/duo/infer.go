@@ -71,6 +71,8 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print one JSON object with the samples, their ids and entropies")
 	judgeDir := fs.String("judge", "", "an AR checkpoint: also print the samples' generative perplexity under it")
 	record := fs.Bool("record", false, "append this sampling run's metrics (Gen PPL with --judge, entropy, speed) to the checkpoint's run.json")
+	prompt := fs.String("prompt", "", "text every sample starts with (kept clean at every step; the rest is drawn)")
+	infill := fs.String("infill", "", `"before{}after": every sample starts with before and ends with after; the model fills {}`)
 	exec := addExecFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -97,6 +99,9 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 		cfg.Length = m.Length
 	}
 	if cfg.Objective, err = duo.ObjectiveNamed(info.Objective); err != nil {
+		return err
+	}
+	if cfg.Fixed, err = fixedTokens(t, *prompt, *infill, cfg.Batch, cfg.Length); err != nil {
 		return err
 	}
 	var judge *nn.DiT
@@ -333,3 +338,38 @@ func (t idsOnly) Decode(ids []int32) string {
 func (t idsOnly) VocabSize() int { return t.vocab }
 
 func (t idsOnly) EOT() int32 { return -1 }
+
+// fixedTokens builds SampleConfig.Fixed for --prompt or --infill: the
+// prompt's tokens at the start of every sample, or the infill's before at
+// the start and after at the end; nil when neither is given.
+func fixedTokens(t tokenizer.Tokenizer, prompt, infill string, batch, length int) ([]int32, error) {
+	if prompt != "" && infill != "" {
+		return nil, errors.New("--prompt and --infill: give one")
+	}
+	var before, after []int32
+	switch {
+	case prompt != "":
+		before = t.Encode(prompt)
+	case infill != "":
+		b, a, ok := strings.Cut(infill, "{}")
+		if !ok {
+			return nil, fmt.Errorf("--infill %q: want before{}after, with {} where the model writes", infill)
+		}
+		before, after = t.Encode(b), t.Encode(a)
+	default:
+		return nil, nil
+	}
+	if len(before)+len(after) >= length {
+		return nil, fmt.Errorf("the fixed text is %d tokens, leaving nothing to sample in %d (--length)", len(before)+len(after), length)
+	}
+	fixed := make([]int32, batch*length)
+	for b := range batch {
+		row := fixed[b*length : (b+1)*length]
+		for i := range row {
+			row[i] = -1
+		}
+		copy(row, before)
+		copy(row[length-len(after):], after)
+	}
+	return fixed, nil
+}

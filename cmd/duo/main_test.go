@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -209,6 +210,41 @@ func TestNoTokenizerNeeded(t *testing.T) {
 		code := run(c.args, &stdout, &stderr)
 		if code != c.status || !strings.Contains(stdout.String()+stderr.String(), c.want) {
 			t.Errorf("duo %v: status %d, output %q; want %d and %q", c.args, code, stdout.String()+stderr.String(), c.status, c.want)
+		}
+	}
+}
+
+// sample --prompt and --infill keep their text in every sample.
+func TestSamplePromptInfill(t *testing.T) {
+	dir := t.TempDir()
+	corpus := writeCorpus(t, dir)
+	out := dir + "/run"
+	runOK(t, tinyTrain(corpus, out, 3)...)
+	var got struct {
+		Samples []struct{ Text string } `json:"samples"`
+	}
+	js := runOK(t, "sample", "--checkpoint", out, "--steps", "3", "--n", "3", "--prompt", "It was", "--json", "--device", "cpu")
+	if err := json.Unmarshal([]byte(js), &got); err != nil || len(got.Samples) != 3 {
+		t.Fatalf("%v: %q", err, js)
+	}
+	for _, s := range got.Samples {
+		if !strings.HasPrefix(s.Text, "It was") {
+			t.Errorf("--prompt: sample %q", s.Text)
+		}
+	}
+	js = runOK(t, "sample", "--checkpoint", out, "--steps", "3", "--n", "2", "--infill", "ab{}yz", "--json", "--device", "cpu")
+	if err := json.Unmarshal([]byte(js), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range got.Samples {
+		if !strings.HasPrefix(s.Text, "ab") || !strings.HasSuffix(s.Text, "yz") {
+			t.Errorf("--infill: sample %q", s.Text)
+		}
+	}
+	for _, c := range [][]string{{"--infill", "no braces"}, {"--prompt", "far too long a prompt"}, {"--prompt", "a", "--infill", "b{}c"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(append([]string{"sample", "--checkpoint", out, "--device", "cpu"}, c...), &stdout, &stderr); code != 1 {
+			t.Errorf("sample %v: status %d, %q", c, code, stderr.String())
 		}
 	}
 }
