@@ -353,13 +353,13 @@ func (c *Checkpoint) Resume(train, val []int32, opt ResumeOptions) (*Trainer, er
 		}
 		cfg = want
 	}
-	got := Fingerprint(train, val)
-	if st.Data.CRC32C != 0 && !opt.Force && (got.TrainTokens != st.Data.TrainTokens || got.ValTokens != st.Data.ValTokens || got.CRC32C != st.Data.CRC32C) {
-		return nil, fmt.Errorf("resume: the corpus (%v) is not the one the run was trained on (%v): a different --data or tokenizer; --force trains on it anyway", got, st.Data)
-	}
-	t, err := NewTrainer(cfg, train, val)
+	t, err := NewTrainer(cfg, train, val) // fingerprints the corpus (t.Data)
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
+	}
+	got := t.Data
+	if st.Data.CRC32C != 0 && !opt.Force && (got.TrainTokens != st.Data.TrainTokens || got.ValTokens != st.Data.ValTokens || got.CRC32C != st.Data.CRC32C) {
+		return nil, fmt.Errorf("resume: the corpus (%v) is not the one the run was trained on (%v): a different --data or tokenizer; --force trains on it anyway", got, st.Data)
 	}
 	t.Data.Source = st.Data.Source
 	if err := t.RNG.SetState(st.RNG); err != nil {

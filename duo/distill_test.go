@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/duo-go/duo/autograd"
@@ -238,28 +239,10 @@ func TestDistillFewStepSamples(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a teacher and distils it (about 15 s)")
 	}
-	rng := tensor.NewRNG(11)
-	ids := make([]int32, 60000)
-	for i := 1; i < len(ids); i++ {
-		ids[i] = (ids[i-1] + 1) % 8
-		if rng.Float64() >= 0.8 {
-			ids[i] = (ids[i-1] + 3) % 8
-		}
-	}
-	train, val := ids[:54000], ids[54000:]
-	cfg := DefaultTrainConfig(nn.Config{Vocab: 8, Length: 16, Hidden: 64, Cond: 64, Blocks: 2, Heads: 4, MLPRatio: 4}, 1500)
-	cfg.Batch, cfg.LR, cfg.Warmup, cfg.EMADecay = 16, 1e-3, 50, 0.999
-	teacher, err := NewTrainer(cfg, train, val)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := teacher.Run(context.Background(), RunOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	teacher.EMA.CopyTo(teacher.Params)
-	dcfg := DefaultDistillConfig(cfg.Model, 9, 150)
+	teacher, train, val := chainTeacher(t)
+	dcfg := DefaultDistillConfig(teacher.Config, 9, 150)
 	dcfg.Batch, dcfg.LR = 16, 3e-4
-	student, err := Distill(context.Background(), dcfg, teacher.Model, train, val, RunOptions{})
+	student, err := Distill(context.Background(), dcfg, teacher, train, val, RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,11 +254,67 @@ func TestDistillFewStepSamples(t *testing.T) {
 		}
 		return meanStdErr(legalFractions(out))
 	}
-	ref, _ := legal(teacher.Model, 64)
-	t2, tse := legal(teacher.Model, 2)
+	ref, _ := legal(teacher, 64)
+	t2, tse := legal(teacher, 2)
 	s2, sse := legal(student.Model, 2)
 	t.Logf("legal transitions: teacher 64 steps %.3f; 2 steps: teacher %.3f ± %.3f, DCD student %.3f ± %.3f", ref, t2, tse, s2, sse)
 	if z := (s2 - t2) / math.Hypot(tse, sse); z < 4 || math.Abs(s2-ref) >= math.Abs(t2-ref) {
 		t.Errorf("the student's 2-step samples are not closer to the teacher's 64-step ones (z = %.1f)", z)
 	}
+}
+
+// chainTeacher returns a Duo model of the 8-state Markov chain (state s goes
+// to s+1 with probability 0.8, s+3 with 0.2) trained for 1500 steps, its EMA
+// weights in place, and its training and validation streams. It is trained
+// once per test binary and shared: tests only read it.
+func chainTeacher(t *testing.T) (*nn.DiT, []int32, []int32) {
+	chain.once.Do(func() {
+		rng := tensor.NewRNG(11)
+		ids := make([]int32, 60000)
+		for i := 1; i < len(ids); i++ {
+			ids[i] = (ids[i-1] + 1) % 8
+			if rng.Float64() >= 0.8 {
+				ids[i] = (ids[i-1] + 3) % 8
+			}
+		}
+		chain.train, chain.val = ids[:54000], ids[54000:]
+		cfg := DefaultTrainConfig(nn.Config{Vocab: 8, Length: 16, Hidden: 64, Cond: 64, Blocks: 2, Heads: 4, MLPRatio: 4}, 1500)
+		cfg.Batch, cfg.LR, cfg.Warmup, cfg.EMADecay = 16, 1e-3, 50, 0.999
+		tr, err := NewTrainer(cfg, chain.train, chain.val)
+		if err == nil {
+			err = tr.Run(context.Background(), RunOptions{})
+		}
+		if err != nil {
+			chain.err = err
+			return
+		}
+		tr.EMA.CopyTo(tr.Params)
+		chain.model = tr.Model
+	})
+	if chain.err != nil {
+		t.Fatal(chain.err)
+	}
+	return chain.model, chain.train, chain.val
+}
+
+var chain struct {
+	once       sync.Once
+	model      *nn.DiT
+	train, val []int32
+	err        error
+}
+
+// randomTinyDiT returns a small non-causal DiT (K = 11, L = 8) whose every
+// weight is uniform in [-0.5, 0.5]: no zero-initialised layer, so its
+// predictions depend on the input.
+func randomTinyDiT(t *testing.T) *nn.DiT {
+	m, err := nn.NewDiT(nn.Config{Vocab: 11, Length: 8, Hidden: 8, Cond: 8, Blocks: 1, Heads: 2, MLPRatio: 2}, tensor.NewRNG(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := tensor.NewRNG(6)
+	for _, p := range m.Params() {
+		rng.Uniform(p.Value, -0.5, 0.5)
+	}
+	return m
 }

@@ -1,26 +1,15 @@
 package duo
 
 import (
-	"context"
 	"math"
 	"strings"
 	"testing"
-
-	"github.com/duo-go/duo/nn"
-	"github.com/duo-go/duo/tensor"
 )
 
 // Fixed positions never change, at any step, for USDM and MDLM sampling;
 // bad fixed tokens are errors.
 func TestSampleFixedPositions(t *testing.T) {
-	m, err := nn.NewDiT(nn.Config{Vocab: 11, Length: 8, Hidden: 8, Cond: 8, Blocks: 1, Heads: 2, MLPRatio: 2}, tensor.NewRNG(5))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := tensor.NewRNG(6)
-	for _, p := range m.Params() {
-		rng.Uniform(p.Value, -0.5, 0.5)
-	}
+	m := randomTinyDiT(t)
 	fixed := make([]int32, 2*8)
 	for i := range fixed {
 		fixed[i] = -1
@@ -69,26 +58,9 @@ func TestSampleFixedPositions(t *testing.T) {
 // 0.70 / 0.30 of its legal draws.)
 func TestSamplePromptFollowsChain(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains a model (about 6 s)")
+		t.Skip("trains a model (about 6 s, shared with TestDistillFewStepSamples)")
 	}
-	rng := tensor.NewRNG(11)
-	ids := make([]int32, 60000)
-	for i := 1; i < len(ids); i++ {
-		ids[i] = (ids[i-1] + 1) % 8
-		if rng.Float64() >= 0.8 {
-			ids[i] = (ids[i-1] + 3) % 8
-		}
-	}
-	cfg := DefaultTrainConfig(nn.Config{Vocab: 8, Length: 16, Hidden: 64, Cond: 64, Blocks: 2, Heads: 4, MLPRatio: 4}, 1500)
-	cfg.Batch, cfg.LR, cfg.Warmup, cfg.EMADecay = 16, 1e-3, 50, 0.999
-	tr, err := NewTrainer(cfg, ids[:54000], ids[54000:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Run(context.Background(), RunOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	tr.EMA.CopyTo(tr.Params)
+	model, _, _ := chainTeacher(t)
 	const n, L = 512, 16
 	fixed := make([]int32, n*L)
 	for i := range fixed {
@@ -98,7 +70,7 @@ func TestSamplePromptFollowsChain(t *testing.T) {
 		copy(fixed[b*L:], []int32{5, 6, 7, 0})
 	}
 	count := func(f []int32) (one, three, other int) {
-		out, err := Sample(tr.Model, SampleConfig{Steps: 64, Sampler: SamplerAncestral, TopP: 1, Batch: n, Length: L, Seed: 9, Fixed: f})
+		out, err := Sample(model, SampleConfig{Steps: 64, Sampler: SamplerAncestral, TopP: 1, Batch: n, Length: L, Seed: 9, Fixed: f})
 		if err != nil {
 			t.Fatal(err)
 		}

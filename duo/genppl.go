@@ -62,7 +62,6 @@ func GenPPL(judge *nn.DiT, samples [][]int32) (GenPPLResult, error) {
 	}
 	sort.Ints(lens)
 	const batch = 16
-	var sum float64
 	for _, n := range lens {
 		chunks := byLen[n]
 		for lo := 0; lo < len(chunks); lo += batch {
@@ -82,7 +81,6 @@ func GenPPL(judge *nn.DiT, samples [][]int32) (GenPPLResult, error) {
 					r := b*(n-1) + p
 					tensor.LogSoftmax64(lp, x[r*K:(r+1)*K])
 					nll := -lp[c.ids[p+1]]
-					sum += nll
 					perSample[c.sample].sum += nll
 					perSample[c.sample].n++
 					res.Tokens++
@@ -93,14 +91,16 @@ func GenPPL(judge *nn.DiT, samples [][]int32) (GenPPLResult, error) {
 	if res.Tokens == 0 {
 		return res, fmt.Errorf("genppl: no token to score (samples of one token)")
 	}
-	res.NLL = sum / float64(res.Tokens)
-	res.GenPPL = math.Exp(res.NLL)
+	var sum float64
 	var means []float64
 	for _, p := range perSample {
 		if p.n > 0 {
+			sum += p.sum
 			means = append(means, p.sum/float64(p.n))
 		}
 	}
+	res.NLL = sum / float64(res.Tokens)
+	res.GenPPL = math.Exp(res.NLL)
 	_, res.StdErr = meanStdErr(means)
 	res.Samples = len(samples)
 	return res, nil

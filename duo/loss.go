@@ -54,6 +54,3 @@ func NELBO(tp *autograd.Tape, logits *autograd.Var, nb *Noised) *autograd.Var {
 		return []*tensor.Tensor{tensor.ScaleBy(grad, g, 1/n)}
 	})
 }
-
-// logSoftmax64 writes log_softmax(x) in float64 into dst.
-func logSoftmax64(dst []float64, x []float32) { tensor.LogSoftmax64(dst, x) }

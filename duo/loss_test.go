@@ -31,7 +31,7 @@ func TestNELBO(t *testing.T) {
 	var want float64
 	logX := make([]float64, K)
 	for r := 0; r < B*L; r++ {
-		logSoftmax64(logX, logits.Data()[r*K:(r+1)*K])
+		tensor.LogSoftmax64(logX, logits.Data()[r*K:(r+1)*K])
 		want += LossPerToken(logX, int(nb.Zt[r]), int(nb.X[r]), nb.Alpha[r/L], nb.AlphaPrime[r/L])
 	}
 	want /= B * L

@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/duo-go/duo/internal/sysmem"
 	"github.com/duo-go/duo/nn"
 )
 
@@ -49,7 +49,7 @@ func TestBigModelMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	loadTime := time.Since(start)
-	loadPeak, loadRSS := memStatus(t, "VmHWM"), memStatus(t, "VmRSS")
+	loadPeak, loadRSS := sysmem.PeakRSS(), sysmem.RSS()
 	modelBytes := int64(m.NumParams()) * 4
 	t.Logf("load: %v; peak RSS %s (%.2fx the %s of parameters; %s before loading), RSS after %s",
 		loadTime.Round(time.Millisecond), mb(loadPeak), float64(loadPeak)/float64(modelBytes), mb(modelBytes), mb(base), mb(loadRSS))
@@ -60,7 +60,7 @@ func TestBigModelMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	samplePeak := memStatus(t, "VmHWM")
+	samplePeak := sysmem.PeakRSS()
 	t.Logf("sample: 8 steps (+1 final) of 1024 tokens, batch 1, %d threads: %v; peak RSS %s (%.2fx the parameters)",
 		runtime.GOMAXPROCS(0), time.Since(start).Round(time.Millisecond), mb(samplePeak), float64(samplePeak)/float64(modelBytes))
 	if len(out) != 1 || len(out[0]) != 1024 {
@@ -78,29 +78,10 @@ func mb(n int64) string { return fmt.Sprintf("%.0f MB", float64(n)/1e6) }
 func settle(t *testing.T) int64 {
 	runtime.GC()
 	debug.FreeOSMemory()
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+	if err := sysmem.ResetPeak(); err != nil {
 		t.Skipf("cannot reset the peak RSS: %v", err)
 	}
-	return memStatus(t, "VmRSS")
-}
-
-// memStatus reads a "kB" field of /proc/self/status, in bytes.
-func memStatus(t *testing.T, field string) int64 {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Skipf("no /proc/self/status: %v", err)
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb * 1024
-		}
-	}
-	t.Fatalf("no %s in /proc/self/status", field)
-	return 0
+	return sysmem.RSS()
 }
 
 // writeSyntheticHF streams a Hugging Face layout directory for cfg with

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/duo-go/duo/nn"
 	"github.com/duo-go/duo/tensor"
 )
 
@@ -393,14 +392,7 @@ func TestSoftmaxProbs64(t *testing.T) {
 // The samplers consume the logits a few rows at a time; how many does not
 // change the samples.
 func TestSampleLogitChunks(t *testing.T) {
-	m, err := nn.NewDiT(nn.Config{Vocab: 11, Length: 8, Hidden: 8, Cond: 8, Blocks: 1, Heads: 2, MLPRatio: 2}, tensor.NewRNG(5))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := tensor.NewRNG(6)
-	for _, p := range m.Params() {
-		rng.Uniform(p.Value, -0.5, 0.5)
-	}
+	m := randomTinyDiT(t)
 	for _, obj := range []Objective{nil, MDLM{}} {
 		cfg := SampleConfig{Steps: 4, Sampler: SamplerAncestral, TopP: 1, Batch: 3, Length: 8, Seed: 2, Objective: obj}
 		whole, err := Sample(m, cfg)

@@ -47,7 +47,7 @@ func runDistill(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if f.out == "runs/duo" && !f.set["out"] {
+	if !f.set["out"] {
 		f.out = "runs/distill"
 	}
 	var from *nn.DiT
