@@ -116,6 +116,9 @@ func TestGradients(t *testing.T) {
 		{"cross entropy", []*Var{rv(4, 5)}, func(tp *Tape, in []*Var) *Var { return tp.CrossEntropy(in[0], []int32{1, -1, 4, 0}) }},
 		{"layernorm", []*Var{rv(3, 6), rv(6)}, func(tp *Tape, in []*Var) *Var { return tp.LayerNorm(in[0], in[1], 1e-5) }},
 		{"embedding", []*Var{rv(5, 3)}, func(tp *Tape, in []*Var) *Var { return tp.Embedding(in[0], ids) }},
+		{"embedding mix", []*Var{rv(5, 3)}, func(tp *Tape, in []*Var) *Var {
+			return tp.EmbeddingMix(in[0], []int32{4, 1, 1, 0, 2, 2}, []float32{0.3, 0.7, -1.5, 0.25, 0.5, 0.5}, 3)
+		}},
 		{"soft embedding", []*Var{rv(2, 3, 5), rv(5, 4)}, func(tp *Tape, in []*Var) *Var { return tp.MatMul(tp.Softmax(in[0]), in[1], false, false) }},
 		{"gather last", []*Var{rv(2, 3, 5)}, func(tp *Tape, in []*Var) *Var { return tp.GatherLast(in[0], ids) }},
 		{"concat", []*Var{rv(2, 3), rv(2, 2)}, func(tp *Tape, in []*Var) *Var { return tp.Concat(1, in[0], in[1]) }},

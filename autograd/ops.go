@@ -251,6 +251,16 @@ func (t *Tape) Embedding(table *Var, ids []int32) *Var {
 	})
 }
 
+// EmbeddingMix returns the weighted sums of n rows of table per position
+// (tensor.EmbeddingMix); the weights w are constants.
+func (t *Tape) EmbeddingMix(table *Var, ids []int32, w []float32, n int) *Var {
+	return t.Op(tensor.EmbeddingMix(table.Value, ids, w, n), vars(table), func(g *tensor.Tensor) []*tensor.Tensor {
+		d := tensor.New(table.Value.Shape()...)
+		tensor.EmbeddingMixBackward(g, ids, w, n, d)
+		return grads(d)
+	})
+}
+
 // GatherLast returns a[..., idx[r]] for every last-axis row r.
 func (t *Tape) GatherLast(a *Var, idx []int32) *Var {
 	return t.Op(tensor.GatherLast(a.Value, idx), vars(a), func(g *tensor.Tensor) []*tensor.Tensor {

@@ -3,6 +3,7 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/duo-go/duo/autograd"
 	"github.com/duo-go/duo/tensor"
@@ -158,13 +159,24 @@ func (m *DiT) NumParams() int {
 	return n
 }
 
-// Input is one batch for the DiT: either token ids or a soft input.
+// Input is one batch for the DiT: token ids, a soft input or a mixture.
 type Input struct {
 	Batch int           // B
 	IDs   []int32       // B*L token ids in [0, K), row-major
 	Soft  *autograd.Var // (B, L, K) weights w: the embedding is softmax(w) @ E
+	Mix   *Mix          // the sparse soft input: N weighted ids per position
 	Sigma []float32     // B noise levels, -log alpha_t (ignored when causal)
 	RNG   *tensor.RNG   // non-nil selects training mode: dropout drawn from it
+}
+
+// Mix is a sparse soft input: N (id, weight) pairs per position, B*L*N of
+// each in row-major order; a position's embedding is sum_j w_j E[id_j]. It
+// stands for softmax(w) @ E when all but N entries of the softmax are
+// negligible (the efficient curriculum, spec section 4).
+type Mix struct {
+	N       int
+	IDs     []int32
+	Weights []float32
 }
 
 // Forward returns the logits (B, L, K). Bad input (ids out of range, wrong
@@ -193,9 +205,15 @@ func (m *DiT) Features(tp *autograd.Tape, in Input) (*autograd.Var, error) {
 		return nil, fmt.Errorf("dit: batch size %d", B)
 	}
 	var h *autograd.Var
+	given := 0
+	for _, set := range []bool{in.IDs != nil, in.Soft != nil, in.Mix != nil} {
+		if set {
+			given++
+		}
+	}
 	switch {
-	case in.IDs != nil && in.Soft != nil:
-		return nil, errors.New("dit: both token ids and a soft input given")
+	case given > 1:
+		return nil, errors.New("dit: more than one of token ids, soft input and mixture given")
 	case in.IDs != nil:
 		if len(in.IDs)%B != 0 {
 			return nil, fmt.Errorf("dit: %d token ids do not split into %d sequences", len(in.IDs), B)
@@ -212,6 +230,11 @@ func (m *DiT) Features(tp *autograd.Tape, in Input) (*autograd.Var, error) {
 			return nil, fmt.Errorf("dit: soft input of shape %v, want [%d L %d]", s, B, K)
 		}
 		h = m.Embed.Soft(tp, in.Soft)
+	case in.Mix != nil:
+		if err := in.Mix.check(B, K); err != nil {
+			return nil, err
+		}
+		h = tp.Reshape(m.Embed.Mix(tp, in.Mix), B, -1, D)
 	default:
 		return nil, errors.New("dit: no input")
 	}
@@ -235,6 +258,27 @@ func (m *DiT) Features(tp *autograd.Tape, in Input) (*autograd.Var, error) {
 		x = modulate(tp, x, mod[0], mod[1])
 	}
 	return x, nil
+}
+
+// check reports a mixture that does not fit B sequences over K ids.
+func (mx *Mix) check(B, K int) error {
+	switch {
+	case mx.N < 1:
+		return fmt.Errorf("dit: mixture of %d ids per position", mx.N)
+	case len(mx.Weights) != len(mx.IDs):
+		return fmt.Errorf("dit: mixture of %d ids and %d weights", len(mx.IDs), len(mx.Weights))
+	case len(mx.IDs)%(B*mx.N) != 0:
+		return fmt.Errorf("dit: %d mixture ids do not split into %d sequences of %d per position", len(mx.IDs), B, mx.N)
+	}
+	for i, id := range mx.IDs {
+		if id < 0 || int(id) >= K {
+			return fmt.Errorf("dit: mixture id %d at %d outside the vocabulary [0,%d)", id, i, K)
+		}
+		if w := float64(mx.Weights[i]); math.IsNaN(w) || math.IsInf(w, 0) {
+			return fmt.Errorf("dit: mixture weight %v at %d", mx.Weights[i], i)
+		}
+	}
+	return nil
 }
 
 // block runs one transformer block on h (B, L, D) with conditioning c (B, C).

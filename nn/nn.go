@@ -93,6 +93,12 @@ func (e *Embedding) Lookup(tp *autograd.Tape, ids []int32) *autograd.Var {
 	return tp.Embedding(e.W, ids)
 }
 
+// Mix returns, per position, the weighted sum of the rows the mixture
+// names: the sparse form of Soft (the efficient curriculum's input).
+func (e *Embedding) Mix(tp *autograd.Tape, mx *Mix) *autograd.Var {
+	return tp.EmbeddingMix(e.W, mx.IDs, mx.Weights, mx.N)
+}
+
 // Soft returns softmax(w) @ W for w (..., K): a convex combination of rows
 // per position (the curriculum's soft input).
 func (e *Embedding) Soft(tp *autograd.Tape, w *autograd.Var) *autograd.Var {

@@ -87,6 +87,12 @@ func testBackendOps(t *testing.T, d *vk.Device) {
 		dt := tensor.New(6, 8)
 		tensor.EmbeddingBackward(emb, ids, dt)
 		put("embedding", emb, dt)
+		mixIDs := []int32{0, 5, 2, 2, 4, 1} // two ids per position, a repeat included
+		mixW := []float32{0.25, 0.75, 0.5, 0.5, -1, 2}
+		mix := tensor.EmbeddingMix(table, mixIDs, mixW, 2)
+		dm := tensor.New(6, 8)
+		tensor.EmbeddingMixBackward(mix, mixIDs, mixW, 2, dm)
+		put("embeddingmix", mix, dm)
 		lg := x.Reshape(6, 8)
 		gi := []int32{1, 2, 3, 4, 5, 6}
 		put("gather", tensor.GatherLast(lg, gi), tensor.GatherLastBackward(tensor.GatherLast(lg, gi), gi, []int{6, 8}))

@@ -22,9 +22,10 @@ var sampleModels = map[string]nn.Config{
 // benchSample times whole samples: wall time per network call and per
 // sample, tokens/s and the peak resident set, at each batch size.
 func benchSample(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench sample", "bench sample [--model owt-170m|micro|mini|tiny|small | --checkpoint DIR] [--batch 1,8] [--steps 8] [--sampler greedy]", stderr)
+	fs := newFlags("bench sample", "bench sample [--model owt-170m|micro|mini|tiny|small [--write DIR] | --checkpoint DIR] [--batch 1,8] [--steps 8] [--sampler greedy]", stderr)
 	model := fs.String("model", "owt-170m", "synthetic model with random weights: owt-170m (the released checkpoints' shape) or a training preset (bytes, L=128)")
 	dir := fs.String("checkpoint", "", "a model directory instead of a synthetic model")
+	write := fs.String("write", "", "also save the synthetic model to this directory (for tools/bench/compare_sample.sh: the same weights on both sides)")
 	batchFlag := fs.String("batch", "1,8", "batch sizes to measure")
 	steps := fs.Int("steps", 8, "denoising steps (plus the final one unless --sampler none)")
 	sampler := fs.String("sampler", duo.SamplerGreedy, "ancestral, greedy (Greedy-Tail) or none")
@@ -36,6 +37,9 @@ func benchSample(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := checkFlags(fs, check{"steps", *steps >= 1, "at least 1"}, check{"length", *length >= 0, ">= 0"}); err != nil {
 		return err
+	}
+	if *dir != "" && *write != "" {
+		return fmt.Errorf("--write saves a synthetic model: give --model, not --checkpoint")
 	}
 	batches, err := parseInts("batch", *batchFlag)
 	if err != nil {
@@ -66,6 +70,12 @@ func benchSample(args []string, stdout, stderr io.Writer) error {
 		}
 		if m, err = nn.NewDiT(cfg, tensor.NewRNG(1)); err != nil {
 			return err
+		}
+		if *write != "" {
+			if err := nn.SaveDiT(*write, m, map[string]any{"objective": duo.ObjectiveDuo}, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "wrote %s\n", *write)
 		}
 	}
 	if m.Causal {

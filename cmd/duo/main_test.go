@@ -14,6 +14,7 @@ import (
 )
 
 func TestCLI(t *testing.T) {
+	written := t.TempDir() + "/micro"
 	cases := []struct {
 		args   []string
 		status int
@@ -31,6 +32,9 @@ func TestCLI(t *testing.T) {
 		{[]string{"bench", "gemm", "--threads", "0"}, 1, "", "not a positive integer"},
 		{[]string{"bench", "sample", "--model", "micro", "--batch", "1,2", "--steps", "1", "--threads", "1", "--device", "cpu"}, 0, "batch 2:", ""},
 		{[]string{"bench", "sample", "--model", "huge"}, 1, "", "want owt-170m"},
+		{[]string{"bench", "sample", "--model", "micro", "--write", written, "--batch", "1", "--steps", "1", "--threads", "1", "--device", "cpu"}, 0, "wrote " + written, ""},
+		{[]string{"bench", "sample", "--checkpoint", written, "--batch", "1", "--steps", "1", "--threads", "1", "--device", "cpu"}, 0, "sample " + written, ""},
+		{[]string{"bench", "sample", "--checkpoint", written, "--write", written + "2"}, 1, "", "--write saves a synthetic model"},
 		{[]string{"bench", "train", "--profile", "--steps", "1", "--hidden", "16", "--blocks", "1", "--heads", "2", "--length", "8", "--batch", "2"}, 1, "", "needs --device vulkan"},
 		{[]string{"bench", "gemm", "--cases", "NN:20:30:40,TN:7:5:3", "--threads", "1", "--time", "1ms", "--reps", "1"}, 0, "TN:7:5:3", ""},
 		{[]string{"bench", "gemm", "--cases", "NX:2:2:2"}, 1, "", `unknown case "NX:2:2:2"`},
