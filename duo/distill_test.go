@@ -90,8 +90,17 @@ func TestTrajectoryMaxMatchesBruteForce(t *testing.T) {
 		}
 		b[i] = m
 	}
+	if d, crit := ksDistance(a, b), ksCritical(n); d > crit {
+		t.Errorf("KS distance %.4f > %.4f", d, crit)
+	}
+}
+
+// ksDistance returns the two-sample Kolmogorov-Smirnov statistic of two
+// samples of equal size (sorting them in place).
+func ksDistance(a, b []float64) float64 {
 	slices.Sort(a)
 	slices.Sort(b)
+	n := len(a)
 	var d float64
 	for i, j := 0, 0; i < n && j < n; {
 		if a[i] <= b[j] {
@@ -99,13 +108,14 @@ func TestTrajectoryMaxMatchesBruteForce(t *testing.T) {
 		} else {
 			j++
 		}
-		d = math.Max(d, math.Abs(float64(i-j))/n)
+		d = math.Max(d, math.Abs(float64(i-j))/float64(n))
 	}
-	// Critical value at alpha = 1e-4: 2.08 sqrt(2/n)... c(alpha) = sqrt(-ln(alpha/2)/2) = 2.23.
-	if crit := 2.23 * math.Sqrt(2.0/n); d > crit {
-		t.Errorf("KS distance %.4f > %.4f", d, crit)
-	}
+	return d
 }
+
+// ksCritical is the two-sample KS critical value for two samples of n at
+// significance 1e-4: c sqrt(2/n), c = sqrt(-ln(alpha/2)/2) = 2.23.
+func ksCritical(n int) float64 { return 2.23 * math.Sqrt(2/float64(n)) }
 
 // The KL loss and its gradient against a float64 computation:
 // KL = sum p (log p - log q), dKL/dl_j = p_j (log p_j - log q_j - KL),

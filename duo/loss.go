@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/duo-go/duo/autograd"
+	"github.com/duo-go/duo/nn"
 	"github.com/duo-go/duo/tensor"
 )
 
@@ -17,7 +18,8 @@ type Noised struct {
 	Alpha      []float64 // B: alpha_t
 	AlphaPrime []float64 // B: d alpha_t / dt
 	Sigma      []float32 // B: -log alpha_t, the network's time conditioning
-	Soft       *tensor.Tensor
+	Soft       *tensor.Tensor // the curriculum's input: w / tau (B, L, K)
+	Mix        *nn.Mix        // or the efficient curriculum's kept rows and weights
 }
 
 // Targets returns what the loss needs besides the logits (tensor.USDMLoss).

@@ -41,22 +41,30 @@ func newNoised(x []int32, B, L int) *Noised {
 }
 
 // Curriculum holds the Gaussian-guided curriculum's settings (Sec. 4.1): the
-// log-SNR range and the softmax temperature tau = 10^Log10Tau.
+// log-SNR range, the softmax temperature tau = 10^Log10Tau, and TopK, the
+// number of latent coordinates kept besides the clean token's by the
+// efficient curriculum (0: the full softmax).
 type Curriculum struct {
 	Gamma    GammaSchedule
 	Log10Tau float64
+	TopK     int
 }
 
 // NoiseCurriculum draws Gaussian latents w = at x + st eps (Eq. 7) at
 // antithetic times, and returns z_t = argmax w with alpha = T(at), alpha' =
-// dT/dt and the soft input w / tau (the network embeds softmax(w/tau) @ E).
-// Only the soft input is (B, L, K); each latent row is built in place.
+// dT/dt and the network's input, the soft lookup softmax(w/tau) @ E: as the
+// full (B, L, K) w / tau (each latent row built in place) or, with TopK,
+// as the k+1 kept rows and their weights (nn.Mix), alpha from the
+// polynomial fit of T (spec section 4).
 func (c Curriculum) NoiseCurriculum(x []int32, B, K int, rng *tensor.RNG) *Noised {
 	t := make([]float64, B)
 	AntitheticTimes(t, rng.Float64())
 	seeds := make([]uint64, B) // one stream per sequence: results do not depend on the thread count
 	for b := range seeds {
 		seeds[b] = rng.Uint64()
+	}
+	if c.TopK > 0 {
+		return c.noiseTopK(x, B, K, t, func(b int) *tensor.RNG { return tensor.NewRNG(seeds[b]) })
 	}
 	return c.noise(x, B, K, t, func(b int) func() float64 { return tensor.NewRNG(seeds[b]).NormFloat64 })
 }

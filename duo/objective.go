@@ -72,6 +72,7 @@ func ObjectiveOf(c TrainConfig) (Objective, error) {
 			CurriculumSteps: c.CurriculumSteps,
 			Gamma:           GammaSchedule{Min: c.GammaMin, Max: c.GammaMax},
 			Tau:             TauSchedule{Log10Start: c.Log10TauStart, Log10End: c.Log10TauEnd, StartStep: c.TauStartStep, EndStep: c.TauEndStep},
+			TopK:            c.TopK,
 		}, nil
 	case ObjectiveUDLM:
 		return USDM{}, nil
@@ -146,12 +147,15 @@ func (o USDM) NLL(m *nn.DiT, b Batch) (float64, error) {
 // Duo is USDM trained with the Gaussian-guided curriculum (Sec. 4.1) for its
 // first CurriculumSteps steps: the network sees the tempered softmax of the
 // Gaussian latent, and the loss is Eq. 17 with alpha = T(gamma_t) (Eq. 11).
-// Afterwards, and in evaluation, it is USDM.
+// With TopK the softmax keeps its k largest coordinates and the clean
+// token's (the efficient curriculum of Duo++, spec section 4). Afterwards,
+// and in evaluation, it is USDM.
 type Duo struct {
 	USDM
 	CurriculumSteps int
 	Gamma           GammaSchedule // the curriculum's log-SNR range
 	Tau             TauSchedule   // the softmax temperature over training
+	TopK            int           // the efficient curriculum's k (0: the full softmax)
 }
 
 // Name returns "duo".
@@ -167,9 +171,13 @@ func (o Duo) Loss(tp *autograd.Tape, m *nn.DiT, b Batch) (*autograd.Var, error) 
 	if !o.InCurriculum(b.Step) {
 		return o.USDM.Loss(tp, m, b)
 	}
-	c := Curriculum{Gamma: o.Gamma, Log10Tau: o.Tau.Log10(b.Step)}
+	c := Curriculum{Gamma: o.Gamma, Log10Tau: o.Tau.Log10(b.Step), TopK: o.TopK}
 	nb := c.NoiseCurriculum(b.Tokens, b.B, m.Vocab, b.RNG)
-	logits, err := m.Forward(tp, nn.Input{Batch: b.B, Soft: autograd.Const(nb.Soft), Sigma: nb.Sigma, RNG: b.Dropout})
+	in := nn.Input{Batch: b.B, Mix: nb.Mix, Sigma: nb.Sigma, RNG: b.Dropout}
+	if nb.Soft != nil {
+		in.Soft = autograd.Const(nb.Soft)
+	}
+	logits, err := m.Forward(tp, in)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ type TrainConfig struct {
 	GradAccum       int       `json:"grad_accum"` // forward/backward passes per optimiser step
 	Steps           int       `json:"steps"`
 	CurriculumSteps int       `json:"curriculum_steps"` // Duo: steps trained with the curriculum
+	TopK            int       `json:"topk,omitempty"`   // Duo: the efficient curriculum's k (0: the full softmax)
 	GammaMin        float64   `json:"gamma_min"`        // curriculum log-SNR range
 	GammaMax        float64   `json:"gamma_max"`
 	Log10TauStart   float64   `json:"log10_tau_start"` // log10 tau moves linearly from start to end
@@ -58,8 +59,19 @@ func DefaultTrainConfig(model nn.Config, steps int) TrainConfig {
 		g := CurriculumGammaRange(model.Vocab)
 		c.GammaMin, c.GammaMax = g.Min, g.Max
 	}
+	if model.Vocab > TopKVocab {
+		c.TopK = DefaultTopK
+	}
 	return c
 }
+
+// DefaultTopK is the efficient curriculum's default k, and TopKVocab the
+// vocabulary size above which DefaultTrainConfig uses it (below, the full
+// softmax costs little).
+const (
+	DefaultTopK = 16
+	TopKVocab   = 1024
+)
 
 // Validate reports the first inconsistent setting. Every number must be
 // finite and in range (NaN fails every check).
@@ -86,6 +98,8 @@ func (c TrainConfig) Validate() error {
 		return fmt.Errorf("eval_every %d, eval_batches %d: need eval_every >= 0 and, when it is positive, eval_batches >= 1", c.EvalEvery, c.EvalBatches)
 	case !finite(c.GammaMin) || !finite(c.GammaMax) || c.GammaMin >= c.GammaMax:
 		return fmt.Errorf("gamma range [%g, %g] is not a finite, non-empty interval", c.GammaMin, c.GammaMax)
+	case c.TopK < 0 || c.TopK >= c.Model.Vocab:
+		return fmt.Errorf("topk %d outside [0, %d) (0: the full softmax)", c.TopK, c.Model.Vocab)
 	case !finite(c.Log10TauStart) || !finite(c.Log10TauEnd):
 		return fmt.Errorf("log10 tau %g .. %g must be finite", c.Log10TauStart, c.Log10TauEnd)
 	case !(c.LR > 0) || !finite(c.LR):

@@ -3,6 +3,7 @@ package duo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -45,9 +46,14 @@ func shakespeare(t *testing.T) (train, val []int32) {
 // losses of an uninterrupted run, across the curriculum's end.
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	train, val := shakespeare(t)
-	for _, obj := range []string{ObjectiveDuo, ObjectiveAR} {
-		t.Run(obj, func(t *testing.T) {
+	for _, c := range []struct {
+		obj  string
+		topk int
+	}{{ObjectiveDuo, 0}, {ObjectiveDuo, 8}, {ObjectiveAR, 0}} {
+		obj := c.obj
+		t.Run(fmt.Sprintf("%s-topk%d", obj, c.topk), func(t *testing.T) {
 			cfg := tinyConfig(obj)
+			cfg.TopK = c.topk
 			full, err := NewTrainer(cfg, train, val)
 			if err != nil {
 				t.Fatal(err)

@@ -271,6 +271,13 @@ func TransformFor(K int) *Transform {
 	return tr
 }
 
+// AlphaOfGamma is alpha = T(gamma) and its derivative: the exact Transform,
+// or its polynomial fit (PolyTransform).
+type AlphaOfGamma interface {
+	Alpha(gamma float64) float64
+	DAlphaDGamma(gamma float64) float64
+}
+
 // GammaSchedule is the linear log-SNR schedule gamma_t = Min + t (Max - Min)
 // of the curriculum and of distillation (spec sections 3-5).
 type GammaSchedule struct{ Min, Max float64 }
@@ -279,10 +286,10 @@ type GammaSchedule struct{ Min, Max float64 }
 func (g GammaSchedule) Gamma(t float64) float64 { return g.Min + t*(g.Max-g.Min) }
 
 // AlphaAtT returns alpha_t = T(gamma_t).
-func (g GammaSchedule) AlphaAtT(tr *Transform, t float64) float64 { return tr.Alpha(g.Gamma(t)) }
+func (g GammaSchedule) AlphaAtT(tr AlphaOfGamma, t float64) float64 { return tr.Alpha(g.Gamma(t)) }
 
 // AlphaPrimeAtT returns d alpha_t / dt = dT/dgamma (Max - Min) (chain rule).
-func (g GammaSchedule) AlphaPrimeAtT(tr *Transform, t float64) float64 {
+func (g GammaSchedule) AlphaPrimeAtT(tr AlphaOfGamma, t float64) float64 {
 	return tr.DAlphaDGamma(g.Gamma(t)) * (g.Max - g.Min)
 }
 
@@ -311,7 +318,7 @@ func CurriculumGammaRange(K int) GammaSchedule {
 // through T (Eqs. 10-13): what the curriculum's loss uses.
 type DualSchedule struct {
 	Gamma GammaSchedule
-	T     *Transform
+	T     AlphaOfGamma
 }
 
 // Alpha returns T(gamma_t).

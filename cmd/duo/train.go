@@ -57,6 +57,8 @@ func (c corpusFlags) options() data.Options {
 type trainFlags struct {
 	corpusFlags
 	data, out, tok, model, objective        string
+	curriculumMode                          string
+	topk                                    int
 	length, hidden, blocks, heads, cond     int
 	dropout                                 float64
 	steps, curriculum, batch, accum, warmup int
@@ -104,6 +106,8 @@ func (f *trainFlags) register(fs *flag.FlagSet, steps int, model string) {
 	fs.IntVar(&f.cond, "cond", 0, "time-conditioning width C (0: from --model)")
 	fs.IntVar(&f.steps, "steps", steps, "optimiser steps")
 	fs.IntVar(&f.curriculum, "curriculum-steps", -1, "steps trained with the Gaussian curriculum (-1: half of --steps)")
+	fs.StringVar(&f.curriculumMode, "curriculum", "auto", "the curriculum's input: simple (the full softmax over the vocabulary), topk (its --topk largest entries and the clean token's, drawn without the K-sized latent: Duo++), auto (topk above 1024 ids)")
+	fs.IntVar(&f.topk, "topk", duo.DefaultTopK, "entries kept by --curriculum topk besides the clean token's")
 	fs.IntVar(&f.warmup, "warmup", -1, "linear warm-up steps (-1: 10% of --steps, at most 2500)")
 	fs.Float64Var(&f.gammaMin, "gamma-min", 0, "curriculum log-SNR range: lower end (with --gamma-max 0 too: the range where alpha = T(gamma) spans [0.95, 0.05] for the vocabulary, as the paper chooses it; -3.57, -1.86 for GPT-2's)")
 	fs.Float64Var(&f.gammaMax, "gamma-max", 0, "curriculum log-SNR range: upper end (see --gamma-min)")
@@ -156,6 +160,8 @@ func (f *trainFlags) validate(fs *flag.FlagSet) error {
 		check{"cond", f.cond >= 0, ">= 0 (0: from --model)"},
 		check{"dropout", f.dropout >= 0 && f.dropout < 1, "a probability in [0, 1)"},
 		check{"curriculum-steps", f.curriculum >= -1, ">= 0 (-1: half of --steps)"},
+		check{"curriculum", f.curriculumMode == "auto" || f.curriculumMode == "simple" || f.curriculumMode == "topk", "auto, simple or topk"},
+		check{"topk", f.topk >= 1, "at least 1"},
 		check{"batch", f.batch >= 1, "at least 1"},
 		check{"grad-accum", f.accum >= 1 && f.batch%f.accum == 0, "at least 1 and a divisor of --batch"},
 		check{"lr", f.lr > 0 && finite(f.lr), "a positive finite number"},
@@ -204,8 +210,18 @@ func (f *trainFlags) config(vocab int) (duo.TrainConfig, error) {
 	if f.curriculum >= 0 {
 		cfg.CurriculumSteps = f.curriculum
 	}
+	switch f.curriculumMode {
+	case "simple":
+		cfg.TopK = 0
+	case "topk":
+		cfg.TopK = f.topk
+	default:
+		if m.Vocab > duo.TopKVocab {
+			cfg.TopK = f.topk
+		}
+	}
 	if _, curriculum := obj.(duo.Duo); !curriculum {
-		cfg.CurriculumSteps = 0
+		cfg.CurriculumSteps, cfg.TopK = 0, 0
 	}
 	cfg.LR, cfg.WeightDecay, cfg.ClipNorm, cfg.EMADecay = f.lr, f.wd, f.clip, f.ema
 	cfg.Warmup = f.warmup
@@ -335,8 +351,12 @@ func train(ctx context.Context, f *trainFlags, stdout, stderr io.Writer) (*duo.T
 	}
 	fmt.Fprintf(stderr, "model: %d params (D=%d, %d blocks, %d heads, C=%d, L=%d, K=%d, dropout %g), objective %s\n",
 		t.Model.NumParams(), c.Model.Hidden, c.Model.Blocks, c.Model.Heads, c.Model.Cond, c.Model.Length, c.Model.Vocab, c.Model.Dropout, c.Objective)
-	fmt.Fprintf(stderr, "run: steps %d (curriculum %d), batch %d (grad-accum %d), lr %g (%s), weight decay %g, clip %g, ema %g, seed %d, %d threads\n",
-		c.Steps, c.CurriculumSteps, c.Batch, c.GradAccum, c.LR, warm, c.WeightDecay, c.ClipNorm, c.EMADecay, c.Seed, parallel.Threads())
+	curr := fmt.Sprint(c.CurriculumSteps)
+	if c.CurriculumSteps > 0 && c.TopK > 0 {
+		curr += fmt.Sprintf(", top-%d", c.TopK)
+	}
+	fmt.Fprintf(stderr, "run: steps %d (curriculum %s), batch %d (grad-accum %d), lr %g (%s), weight decay %g, clip %g, ema %g, seed %d, %d threads\n",
+		c.Steps, curr, c.Batch, c.GradAccum, c.LR, warm, c.WeightDecay, c.ClipNorm, c.EMADecay, c.Seed, parallel.Threads())
 	fmt.Fprintf(stderr, "checkpoints: every %d steps into %s, the newest %d kept\n", every, filepath.Join(f.out, "train"), f.keep)
 	status := newStatus(stderr)
 	if _, ok := t.Obj.(duo.Duo); !ok {
@@ -441,6 +461,8 @@ var resumeFlags = map[string]struct {
 	"steps":            {true, func(c *duo.TrainConfig) []any { return []any{&c.Steps} }},
 	"lr":               {true, func(c *duo.TrainConfig) []any { return []any{&c.LR} }},
 	"curriculum-steps": {true, func(c *duo.TrainConfig) []any { return []any{&c.CurriculumSteps} }},
+	"curriculum":       {false, func(c *duo.TrainConfig) []any { return []any{&c.TopK} }},
+	"topk":             {false, func(c *duo.TrainConfig) []any { return []any{&c.TopK} }},
 	"eval-every":       {true, func(c *duo.TrainConfig) []any { return []any{&c.EvalEvery} }},
 	"eval-batches":     {true, func(c *duo.TrainConfig) []any { return []any{&c.EvalBatches} }},
 	"rounds":           {true, func(c *duo.TrainConfig) []any { return []any{&c.Steps} }},
