@@ -14,10 +14,10 @@ import (
 // then softmax(Soft) @ E instead of the embedding of Zt).
 type Noised struct {
 	B, L       int
-	X, Zt      []int32   // B*L clean and latent token ids
-	Alpha      []float64 // B: alpha_t
-	AlphaPrime []float64 // B: d alpha_t / dt
-	Sigma      []float32 // B: -log alpha_t, the network's time conditioning
+	X, Zt      []int32        // B*L clean and latent token ids
+	Alpha      []float64      // B: alpha_t
+	AlphaPrime []float64      // B: d alpha_t / dt
+	Sigma      []float32      // B: -log alpha_t, the network's time conditioning
 	Soft       *tensor.Tensor // the curriculum's input: w / tau (B, L, K)
 	Mix        *nn.Mix        // or the efficient curriculum's kept rows and weights
 }
