@@ -166,15 +166,17 @@ func (o MDLM) sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 	if err := cfg.fix(z, K-1); err != nil { // fixed tokens are unmasked: carried over
 		return nil, err
 	}
-	const tMin = 1e-5
-	tk := func(k int) float64 { return 1 - (1-tMin)*float64(k)/float64(cfg.Steps) }
+	grid, kappas, err := sampleGrid(cfg, 1, sched)
+	if err != nil {
+		return nil, err
+	}
 	trace := func(t float64) {
 		if cfg.Trace != nil {
 			cfg.Trace(t, z)
 		}
 	}
 	trace(1)
-	step := func(at, as float64, greedy bool) error {
+	step := func(at, as, kappa float64, greedy bool) error {
 		sigma := make([]float32, B)
 		for b := range sigma {
 			sigma[b] = float32(Sigma(at))
@@ -189,8 +191,15 @@ func (o MDLM) sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 				var order []int
 				for i := a; i < b; i++ {
 					r := lo + i
-					if z[r] != mask {
+					switch {
+					case cfg.Fixed != nil && cfg.Fixed[r] >= 0:
+						continue
+					case z[r] != mask && kappa == 1:
 						continue // carry-over
+					case z[r] != mask: // the corrector may remask it; x_theta is not needed
+						MDLMPsiPosterior(q, p, int(z[r]), at, as, kappa)
+						z[r] = int32(sampleCategorical(q, tensor.NewRNG(seeds[r])))
+						continue
 					}
 					softmax64(p, x[i*K:i*K+K-1], scratch)
 					if cfg.TopP > 0 && cfg.TopP < 1 {
@@ -200,19 +209,19 @@ func (o MDLM) sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 						z[r] = int32(argmax64(p))
 						continue
 					}
-					MDLMPosterior(q, p, int(mask), at, as)
+					MDLMPsiPosterior(q, p, int(mask), at, as, kappa)
 					z[r] = int32(sampleCategorical(q, tensor.NewRNG(seeds[r])))
 				}
 			})
 		})
 	}
 	for k := 0; k < cfg.Steps; k++ {
-		if err := step(sched.Alpha(tk(k)), sched.Alpha(tk(k+1)), false); err != nil {
+		if err := step(sched.Alpha(grid[k]), sched.Alpha(grid[k+1]), kappas[k], false); err != nil {
 			return nil, err
 		}
-		trace(tk(k + 1))
+		trace(grid[k+1])
 	}
-	if err := step(sched.Alpha(tMin), 1, cfg.Sampler == SamplerGreedy); err != nil {
+	if err := step(sched.Alpha(tMin), 1, 1, cfg.Sampler == SamplerGreedy); err != nil {
 		return nil, err
 	}
 	trace(0)

@@ -16,6 +16,9 @@ const (
 	SamplerNone      = "none"      // keep z
 )
 
+// tMin is the sampling grid's last time (spec section 6).
+const tMin = 1e-5
+
 // SampleConfig configures ancestral sampling.
 type SampleConfig struct {
 	Steps   int     // network calls on the time grid (plus one for the final step, unless Sampler is none)
@@ -30,6 +33,9 @@ type SampleConfig struct {
 	// Objective is the one the model was trained with (nil: a uniform-state
 	// model); MDLM models have a sampler of their own.
 	Objective Objective
+	// Psi, when set, samples with a Psi-sampler (its time grid and kappa
+	// modes) instead of ancestral sampling; see Psi.
+	Psi *Psi
 
 	// Fixed, when set, holds Batch*Length entries: a token id keeps its
 	// position clean at every step, so the network sees it throughout and
@@ -69,6 +75,10 @@ func (c SampleConfig) Validate(maxLen int) error {
 		return fmt.Errorf("repair start time %g outside (0, 1]", c.From)
 	case c.Fixed != nil && len(c.Fixed) != c.Batch*c.Length:
 		return fmt.Errorf("fixed tokens: %d entries, want %d x %d", len(c.Fixed), c.Batch, c.Length)
+	case c.Psi != nil && c.Repair != nil:
+		return fmt.Errorf("repair starts from a time of its own: it takes ancestral steps, not a Psi-sampler's grid")
+	case c.Psi != nil:
+		return c.Psi.Validate()
 	}
 	return nil
 }
@@ -91,7 +101,8 @@ func (c SampleConfig) fix(z []int32, free int) error {
 // sampling: z_1 uniform, then steps posterior draws on the grid
 // t_k = linspace(1, 1e-5, steps+1) under the log-linear schedule, with
 // x_theta in float64, optional nucleus filtering of x_theta, and the final
-// noise removal of cfg.Sampler.
+// noise removal of cfg.Sampler. With cfg.Psi, the grid and each step's
+// draw are the Psi-sampler's.
 func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 	if m.Causal {
 		return nil, fmt.Errorf("sample: the model is causal (AR); diffusion sampling needs a Duo/UDLM denoiser")
@@ -114,7 +125,6 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 	if sched == nil {
 		sched = LogLinear{}
 	}
-	const tMin = 1e-5
 	start := 1.0
 	z := make([]int32, B*L)
 	for i := range z {
@@ -135,14 +145,17 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 			cfg.Trace(t, z)
 		}
 	}
-	tk := func(k int) float64 { return start - (start-tMin)*float64(k)/float64(cfg.Steps) }
+	grid, kappas, err := sampleGrid(cfg, start, sched)
+	if err != nil {
+		return nil, err
+	}
 	trace(start)
 	for k := 0; k < cfg.Steps; k++ {
-		step := denoise{B: B, L: L, AlphaT: sched.Alpha(tk(k)), AlphaS: sched.Alpha(tk(k + 1)), TopP: cfg.TopP, Fixed: cfg.Fixed}
+		step := denoise{B: B, L: L, AlphaT: sched.Alpha(grid[k]), AlphaS: sched.Alpha(grid[k+1]), Corrector: 1 - kappas[k], TopP: cfg.TopP, Fixed: cfg.Fixed}
 		if err := step.run(m, z, rng); err != nil {
 			return nil, err
 		}
-		trace(tk(k + 1))
+		trace(grid[k+1])
 	}
 	if cfg.Sampler != SamplerNone {
 		final := denoise{B: B, L: L, AlphaT: sched.Alpha(tMin), AlphaS: 1, TopP: cfg.TopP, Greedy: cfg.Sampler == SamplerGreedy, Fixed: cfg.Fixed}
@@ -152,6 +165,23 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 		trace(0)
 	}
 	return splitRows(z, B, L), nil
+}
+
+// sampleGrid returns the steps+1 times of cfg's sampling grid from start,
+// and kappa for each step: linspace(start, 1e-5) and 1 (ancestral), or
+// cfg.Psi's.
+func sampleGrid(cfg SampleConfig, start float64, sched Schedule) (grid, kappas []float64, err error) {
+	if cfg.Psi == nil {
+		kappas = make([]float64, cfg.Steps+1)
+		for i := range kappas {
+			kappas[i] = 1
+		}
+		return linspace(start, tMin, cfg.Steps+1), kappas, nil
+	}
+	if grid, err = cfg.Psi.Grid(cfg.Steps, sched); err != nil {
+		return nil, nil, err
+	}
+	return grid, cfg.Psi.Kappas(grid, sched), nil
 }
 
 // splitRows returns the B rows of L tokens of z.
@@ -164,18 +194,20 @@ func splitRows(z []int32, B, L int) [][]int32 {
 }
 
 // denoise is one sampling step of B sequences of L tokens, from signal
-// level AlphaT to AlphaS > AlphaT, with nucleus mass TopP on x_theta.
+// level AlphaT to AlphaS >= AlphaT, with nucleus mass TopP on x_theta.
 type denoise struct {
 	B, L           int
 	AlphaT, AlphaS float64
+	Corrector      float64 // 1 - kappa of a Psi step (0: ancestral)
 	TopP           float64
 	Greedy         bool    // argmax x_theta instead of a posterior draw (Greedy-Tail's last step)
 	Fixed          []int32 // positions >= 0 here stay as they are (SampleConfig.Fixed)
 }
 
 // run replaces z (z_t) in place by a draw of z_s from
-// p_theta(z_s | z_t) = q(z_s | z_t, x_theta) (Eq. 4), or by argmax x_theta
-// when Greedy.
+// p_theta(z_s | z_t) = q(z_s | z_t, x_theta) (Eq. 4), or from the Psi
+// mixture (PsiPosterior) when Corrector > 0, or by argmax x_theta when
+// Greedy.
 func (d denoise) run(m *nn.DiT, z []int32, rng *tensor.RNG) error {
 	sigma := make([]float32, d.B)
 	for b := range sigma {
@@ -189,6 +221,10 @@ func (d denoise) run(m *nn.DiT, z []int32, rng *tensor.RNG) error {
 	return logitRows(m, nn.Input{Batch: d.B, IDs: z, Sigma: sigma}, func(lo int, x []float32) {
 		parallel.For(len(x)/K, 16, func(a, b int) {
 			p, scratch := make([]float64, K), make([]float32, K)
+			q := p // the posterior may overwrite x_theta, not the Psi mixture
+			if d.Corrector > 0 {
+				q = make([]float64, K)
+			}
 			var order []int
 			for i := a; i < b; i++ {
 				r := lo + i
@@ -203,8 +239,12 @@ func (d denoise) run(m *nn.DiT, z []int32, rng *tensor.RNG) error {
 					z[r] = int32(argmax64(p))
 					continue
 				}
-				Posterior(p, p, int(z[r]), d.AlphaT, d.AlphaS)
-				z[r] = int32(sampleCategorical(p, tensor.NewRNG(seeds[r])))
+				if d.Corrector > 0 {
+					PsiPosterior(q, p, int(z[r]), d.AlphaT, d.AlphaS, 1-d.Corrector)
+				} else {
+					Posterior(q, p, int(z[r]), d.AlphaT, d.AlphaS)
+				}
+				z[r] = int32(sampleCategorical(q, tensor.NewRNG(seeds[r])))
 			}
 		})
 	})

@@ -73,17 +73,24 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	record := fs.Bool("record", false, "append this sampling run's metrics (Gen PPL with --judge, entropy, speed) to the checkpoint's run.json")
 	prompt := fs.String("prompt", "", "text every sample starts with (kept clean at every step; the rest is drawn)")
 	infill := fs.String("infill", "", `"before{}after": every sample starts with before and ends with after; the model fills {}`)
+	var pf psiFlags
+	pf.register(fs)
 	exec := addExecFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	err := checkFlags(fs,
+		check{"psi-high-frac", pf.highFrac >= 0 && pf.highFrac <= 1, "a fraction in [0, 1]"},
+		check{"psi-middle-frac", pf.middleFrac >= 0 && pf.highFrac+pf.middleFrac <= 1, "a fraction in [0, 1 - --psi-high-frac]"},
 		check{"steps", cfg.Steps >= 1, "at least 1"},
 		check{"top-p", cfg.TopP > 0 && cfg.TopP <= 1, "a mass in (0, 1] (1: off)"},
 		check{"n", cfg.Batch >= 1, "at least 1"},
 		check{"length", cfg.Length >= 0, ">= 0 (0: the model's length)"},
 	)
 	if err != nil {
+		return err
+	}
+	if cfg.Psi, err = pf.psi(); err != nil {
 		return err
 	}
 	release, err := exec.start(stderr)
@@ -130,6 +137,9 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if *record {
 		sm := sampleMetrics{Steps: cfg.Steps, Sampler: cfg.Sampler, TopP: cfg.TopP, N: cfg.Batch, Length: cfg.Length, Seed: cfg.Seed,
 			WallSeconds: wall.Seconds(), TokensPerS: float64(cfg.Batch*cfg.Length) / wall.Seconds()}
+		if cfg.Psi != nil {
+			sm.Psi = cfg.Psi.String()
+		}
 		for _, s := range res.Samples {
 			sm.Entropy += s.Entropy / float64(len(res.Samples))
 		}
@@ -143,8 +153,12 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
+	how := cfg.Sampler
+	if cfg.Psi != nil {
+		how = cfg.Psi.String() + ", final " + cfg.Sampler
+	}
 	for i, s := range res.Samples {
-		fmt.Fprintf(stdout, "=== sample %d (%d steps, %s, entropy %.2f) ===\n%s\n", i+1, cfg.Steps, cfg.Sampler, s.Entropy, s.Text)
+		fmt.Fprintf(stdout, "=== sample %d (%d steps, %s, entropy %.2f) ===\n%s\n", i+1, cfg.Steps, how, s.Entropy, s.Text)
 	}
 	if res.GenPPL != nil {
 		printGenPPL(stdout, *res.GenPPL, *judgeDir)

@@ -38,6 +38,7 @@ type runRecord struct {
 type sampleMetrics struct {
 	Steps       int     `json:"steps"`
 	Sampler     string  `json:"sampler"`
+	Psi         string  `json:"psi,omitempty"` // the Psi-sampler (duo.Psi.String); empty: ancestral steps
 	TopP        float64 `json:"top_p"`
 	N           int     `json:"n"`
 	Length      int     `json:"length"`
@@ -117,7 +118,7 @@ func appendRecord(dir string, change func(*runRecord)) error {
 // identical sampling run (same steps, sampler, top-p, size, seed and judge).
 func addSample(ms []sampleMetrics, m sampleMetrics) []sampleMetrics {
 	for i, o := range ms {
-		if o.Steps == m.Steps && o.Sampler == m.Sampler && o.TopP == m.TopP && o.N == m.N && o.Length == m.Length && o.Seed == m.Seed && o.Judge == m.Judge {
+		if o.Steps == m.Steps && o.Sampler == m.Sampler && o.Psi == m.Psi && o.TopP == m.TopP && o.N == m.N && o.Length == m.Length && o.Seed == m.Seed && o.Judge == m.Judge {
 			ms[i] = m
 			return ms
 		}

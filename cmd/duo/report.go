@@ -117,6 +117,9 @@ func writeReport(dir string, runs []reportRun) (string, error) {
 	for _, r := range runs {
 		for _, s := range r.rec.Samples {
 			k := key{r.name, s.Sampler}
+			if s.Psi != "" {
+				k.sampler += ", " + s.Psi
+			}
 			if _, ok := rows[k]; !ok {
 				keys = append(keys, k)
 			}
