@@ -8,6 +8,7 @@ import (
 
 	"github.com/duo-go/duo/duo"
 	"github.com/duo-go/duo/nn"
+	"github.com/duo-go/duo/tensor"
 )
 
 // A Go program trains Duo on its own text, saves the model, loads it back
@@ -64,4 +65,32 @@ func countCurriculum(recs []duo.Record) int {
 		}
 	}
 	return n
+}
+
+// The Psi-sampler of the authors' OpenWebText "ReMDM loop": ancestral steps
+// down to alpha = 0.9, then half of the steps as corrector steps on a
+// plateau there (constant-remdm eta 0.01), then ancestral steps to the end.
+func ExamplePsi() {
+	m, err := nn.NewDiT(nn.Config{Vocab: 64, Length: 16, Hidden: 16, Cond: 8, Blocks: 1, Heads: 2, MLPRatio: 2}, tensor.NewRNG(1))
+	if err != nil {
+		log.Fatal(err)
+	}
+	loop := &duo.Psi{
+		Profile:  "linear-constant-linear-0.9-inv",
+		HighFrac: 0.45, MiddleFrac: 0.5,
+		High:   duo.KappaMode{Name: duo.KappaPosterior},
+		Middle: duo.KappaMode{Name: duo.KappaConstantReMDM, Eta: 0.01},
+		Low:    duo.KappaMode{Name: duo.KappaPosterior},
+	}
+	grid, _ := loop.Grid(16, duo.LogLinear{})
+	kappas := loop.Kappas(grid, duo.LogLinear{})
+	fmt.Printf("t = %.3f at step 8, kappa %.4f\n", grid[8], kappas[8])
+	out, err := duo.Sample(m, duo.SampleConfig{Steps: 16, Sampler: duo.SamplerAncestral, Batch: 1, Length: 16, Seed: 1, Psi: loop})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(out[0]), "tokens")
+	// Output:
+	// t = 0.100 at step 8, kappa 0.9000
+	// 16 tokens
 }

@@ -9,7 +9,11 @@
 #   3. DCD of the Duo model (Algorithm 1), then Gen PPL and entropy of the teacher,
 #      the student and MDLM at 1024/256/64/32/16/8 steps, ancestral and
 #      Greedy-Tail (Table 7's direction).
-#   4. duo report: the tables and plots in $OUT/report (docs/results.md is
+#   4. The Psi-samplers of Duo++ on the teacher and MDLM at PSI_STEPS: the
+#      authors' OpenWebText settings (ReMDM loop: a plateau at alpha = 0.9
+#      over the middle half of the steps with constant-remdm eta 0.01; and
+#      max-capped eta 0.01 throughout), against ancestral sampling.
+#   5. duo report: the tables and plots in $OUT/report (docs/results.md is
 #      that report plus the commentary of the run it comes from).
 #
 # Every setting is an environment variable; the defaults take about 75
@@ -35,6 +39,7 @@ ROUND_STEPS=${ROUND_STEPS:-300}
 DISTILL_LR=${DISTILL_LR:-3e-4}
 SAMPLES=${SAMPLES:-64}          # samples per (model, steps, sampler)
 SAMPLE_STEPS=${SAMPLE_STEPS:-"1024 256 64 32 16 8"}
+PSI_STEPS=${PSI_STEPS:-"1024 256 64"}
 SEED=${SEED:-1}
 THREADS=${THREADS:-0}
 
@@ -74,6 +79,21 @@ for model in duo dcd mdlm; do
     for steps in $SAMPLE_STEPS; do
       echo "== sample $model $sampler $steps"
       "$DUO" sample --checkpoint "$OUT/$model" --steps "$steps" --sampler "$sampler" --n "$SAMPLES" \
+        --seed "$SEED" --threads "$THREADS" --judge "$OUT/judge" --record | tail -1
+    done
+  done
+done
+
+# Psi-samplers (Duo++, spec section 6): do more steps keep helping?
+PSI_LOOP=(--sampler-mode psi --psi-profile linear-constant-linear-0.9-inv --psi-high-frac 0.45 --psi-middle-frac 0.5
+  --psi-high pure-posterior --psi-middle constant-remdm-0.01 --psi-low pure-posterior)
+PSI_CAPPED=(--sampler-mode psi --psi-high max-capped-0.01 --psi-middle max-capped-0.01 --psi-low max-capped-0.01)
+for model in duo mdlm; do
+  for steps in $PSI_STEPS; do
+    for psi in loop capped; do
+      if [ "$psi" = loop ]; then args=("${PSI_LOOP[@]}"); else args=("${PSI_CAPPED[@]}"); fi
+      echo "== sample $model psi-$psi $steps"
+      "$DUO" sample --checkpoint "$OUT/$model" --steps "$steps" --n "$SAMPLES" "${args[@]}" \
         --seed "$SEED" --threads "$THREADS" --judge "$OUT/judge" --record | tail -1
     done
   done

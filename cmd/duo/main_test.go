@@ -145,6 +145,12 @@ func TestDistillMDLMGenPPL(t *testing.T) {
 		if !strings.Contains(out, "Gen PPL") || !strings.Contains(out, "entropy") {
 			t.Errorf("sample --judge on %s printed %q", m, out)
 		}
+		psi := run1("sample", "--checkpoint", m, "--steps", "8", "--n", "2", "--judge", judge, "--device", "cpu", "--record",
+			"--sampler-mode", "psi", "--psi-profile", "linear-constant-linear-0.9-inv", "--psi-high-frac", "0.25", "--psi-middle-frac", "0.5",
+			"--psi-high", "pure-posterior", "--psi-middle", "constant-remdm-0.01", "--psi-low", "pure-posterior")
+		if !strings.Contains(psi, "psi linear-constant-linear-0.9-inv pure-posterior (0.25) / constant-remdm-0.01 (0.5) / pure-posterior, final ancestral") {
+			t.Errorf("sample --sampler-mode psi on %s printed %q", m, psi)
+		}
 	}
 	js := run1("sample", "--checkpoint", student, "--steps", "2", "--n", "3", "--json", "--device", "cpu")
 	samples := dir + "/samples.json"
@@ -162,7 +168,7 @@ func TestDistillMDLMGenPPL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| teacher | duo |", "| mdlm | mdlm |", "(eval, ", "| student | ancestral |", "| mdlm | greedy |", "Judge: `" + judge + "`", "duo distill --teacher"} {
+	for _, want := range []string{"| teacher | duo |", "| mdlm | mdlm |", "(eval, ", "| student | ancestral |", "| mdlm | greedy |", "| student | ancestral, psi linear-constant-linear-0.9-inv", "Judge: `" + judge + "`", "duo distill --teacher"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q:\n%s", want, md)
 		}
@@ -172,7 +178,7 @@ func TestDistillMDLMGenPPL(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if rec, ok, err := readRecord(student); err != nil || !ok || len(rec.Samples) != 2 || len(rec.Commands) != 2 || rec.Objective != "dcd" {
+	if rec, ok, err := readRecord(student); err != nil || !ok || len(rec.Samples) != 3 || len(rec.Commands) != 2 || rec.Objective != "dcd" {
 		t.Errorf("student's run.json: %+v, %v, %v", rec.Samples, ok, err)
 	}
 }
