@@ -193,21 +193,12 @@ func NewDistillation(cfg TrainConfig, from *nn.DiT, train, val []int32) (*Traine
 	if cfg.Objective != ObjectiveDCD {
 		return nil, fmt.Errorf("distill: objective %q, want %q", cfg.Objective, ObjectiveDCD)
 	}
-	shape, want := cfg.Model, from.Config
-	shape.Dropout, want.Dropout = 0, 0
-	if shape != want {
-		return nil, fmt.Errorf("distill: configuration %+v does not match the model's %+v", cfg.Model, from.Config)
-	}
 	if from.Causal {
 		return nil, fmt.Errorf("distill: the model is causal (AR); DCD distils a uniform-state diffusion model")
 	}
-	t, err := NewTrainer(cfg, train, val)
+	t, err := NewTrainerFrom(cfg, from, train, val)
 	if err != nil {
-		return nil, err
-	}
-	for i, p := range from.Params() {
-		t.Params[i].Value.CopyFrom(p.Value)
-		t.EMA.Shadow[i].CopyFrom(p.Value)
+		return nil, fmt.Errorf("distill: %w", err)
 	}
 	return t, nil
 }

@@ -194,6 +194,27 @@ func NewTrainer(cfg TrainConfig, train, val []int32) (*Trainer, error) {
 	}, nil
 }
 
+// NewTrainerFrom starts training from the weights of from (copied: from is
+// not changed), with fresh AdamW moments and the EMA at from's weights: fine-
+// tuning, or a recipe's next stage. cfg.Model must be from's shape (dropout
+// may differ), and the objective must suit it (causal or not).
+func NewTrainerFrom(cfg TrainConfig, from *nn.DiT, train, val []int32) (*Trainer, error) {
+	shape, want := cfg.Model, from.Config
+	shape.Dropout, want.Dropout = 0, 0
+	if shape != want {
+		return nil, fmt.Errorf("configuration %+v does not match the model's %+v", cfg.Model, from.Config)
+	}
+	t, err := NewTrainer(cfg, train, val)
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range from.Params() {
+		t.Params[i].Value.CopyFrom(p.Value)
+		t.EMA.Shadow[i].CopyFrom(p.Value)
+	}
+	return t, nil
+}
+
 // InCurriculum reports whether the next step uses Duo's curriculum.
 func (t *Trainer) InCurriculum() bool {
 	d, ok := t.Obj.(Duo)

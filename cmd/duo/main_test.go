@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -256,5 +257,42 @@ func TestSamplePromptInfill(t *testing.T) {
 		if code := run(append([]string{"sample", "--checkpoint", out, "--device", "cpu"}, c...), &stdout, &stderr); code != 1 {
 			t.Errorf("sample %v: status %d, %q", c, code, stderr.String())
 		}
+	}
+}
+
+// train --init starts from a model's weights with a fresh optimiser: a run
+// of one step at a negligible learning rate ends where the model was, in
+// its shape (no shape flags needed), with an objective of its own.
+func TestTrainInit(t *testing.T) {
+	dir := t.TempDir()
+	corpus := writeCorpus(t, dir)
+	base := dir + "/base"
+	runOK(t, "train", "--data", corpus, "--out", base, "--model", "micro", "--hidden", "16", "--blocks", "1", "--heads", "2",
+		"--cond", "8", "--length", "8", "--batch", "2", "--steps", "3", "--ema", "0", "--threads", "1", "--device", "cpu")
+	tuned := dir + "/tuned"
+	runOK(t, "train", "--data", corpus, "--out", tuned, "--init", base, "--objective", "udlm", "--batch", "2", "--steps", "1",
+		"--lr", "1e-12", "--ema", "0", "--threads", "1", "--device", "cpu")
+	a, _, err := duo.LoadModel(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, info, err := duo.LoadModel(tuned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Config != a.Config || info.Objective != duo.ObjectiveUDLM {
+		t.Fatalf("tuned model %+v (%s), want %+v (udlm)", b.Config, info.Objective, a.Config)
+	}
+	var changed int
+	for i, p := range b.Params() {
+		q := a.Params()[i].Value.Data()
+		for j, v := range p.Value.Data() {
+			if math.Abs(float64(v-q[j])) > 1e-6 {
+				changed++
+			}
+		}
+	}
+	if changed > 0 {
+		t.Errorf("%d weights moved more than 1e-6 from the --init model in one step at lr 1e-12", changed)
 	}
 }

@@ -57,7 +57,7 @@ func (c corpusFlags) options() data.Options {
 type trainFlags struct {
 	corpusFlags
 	data, out, tok, model, objective        string
-	curriculumMode                          string
+	curriculumMode, init                    string
 	topk                                    int
 	length, hidden, blocks, heads, cond     int
 	dropout                                 float64
@@ -115,6 +115,7 @@ func (f *trainFlags) register(fs *flag.FlagSet, steps int, model string) {
 	fs.Float64Var(&f.tauEnd, "log10-tau-end", 0, "log10 tau at --tau-end-step (default: constant --log10-tau)")
 	fs.IntVar(&f.tauStartStep, "tau-start-step", 0, "step where the log10 tau schedule starts")
 	fs.IntVar(&f.tauEndStep, "tau-end-step", 0, "step where the log10 tau schedule ends (0: constant tau)")
+	fs.StringVar(&f.init, "init", "", "start from the weights of this model directory (this project's, a converted .ckpt, the authors' Hugging Face layout), with a fresh optimiser: its architecture is the run's")
 	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out from its newest complete checkpoint (--steps, --lr, --curriculum-steps, --eval-every and --eval-batches may change)")
 }
 
@@ -285,10 +286,79 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer release()
+	if f.init != "" {
+		if err := f.initFrom(f.init); err != nil {
+			return err
+		}
+	}
 	ctx, stop := interruptible(stderr)
 	defer stop()
 	_, err = train(ctx, &f, stdout, stderr)
 	return err
+}
+
+// initFrom makes a fresh run start from the weights of the model in dir
+// (--init): the run's architecture is the model's, and a shape flag that
+// says otherwise is an error naming both.
+func (f *trainFlags) initFrom(dir string) error {
+	if f.resume {
+		return fmt.Errorf("--init starts a new run from a model; --resume continues the run in --out: give one of them")
+	}
+	from, _, err := duo.LoadModel(dir)
+	if err != nil {
+		return fmt.Errorf("--init: %w", err)
+	}
+	c := from.Config
+	// The shape the flags given ask for: the --model preset, then the
+	// per-field flags.
+	asked := presets[f.model]
+	for _, o := range []struct {
+		v   int
+		dst *int
+	}{{f.hidden, &asked.Hidden}, {f.blocks, &asked.Blocks}, {f.heads, &asked.Heads}, {f.cond, &asked.Cond}, {f.length, &asked.Length}} {
+		if o.v > 0 {
+			*o.dst = o.v
+		}
+	}
+	for _, s := range []struct {
+		flags    string
+		set      bool
+		v, model int
+		field    string
+	}{
+		{"--hidden", f.set["model"] || f.set["hidden"], asked.Hidden, c.Hidden, "hidden_dim"},
+		{"--blocks", f.set["model"] || f.set["blocks"], asked.Blocks, c.Blocks, "n_blocks"},
+		{"--heads", f.set["model"] || f.set["heads"], asked.Heads, c.Heads, "n_heads"},
+		{"--cond", f.set["model"] || f.set["cond"], asked.Cond, c.Cond, "cond_dim"},
+		{"--length", f.set["length"], asked.Length, c.Length, "model_length"},
+	} {
+		if s.set && s.v != s.model {
+			return fmt.Errorf("%s %d (with --model %s): the model in %s has %s %d (with --init the architecture is the model's)", s.flags, s.v, f.model, dir, s.field, s.model)
+		}
+	}
+	f.hidden, f.blocks, f.heads, f.cond, f.length = c.Hidden, c.Blocks, c.Heads, c.Cond, c.Length
+	f.build = func(vocab int, _ *duo.TrainConfig) (duo.TrainConfig, error) {
+		cfg, err := f.config(vocab)
+		if err != nil {
+			return cfg, err
+		}
+		switch {
+		case cfg.Model.Vocab > c.Vocab:
+			return cfg, fmt.Errorf("--init: objective %s on this corpus needs %d ids, the model in %s has vocab_size %d (use the model's tokenizer)", cfg.Objective, cfg.Model.Vocab, dir, c.Vocab)
+		case cfg.Model.Causal != c.Causal:
+			return cfg, fmt.Errorf("--init: objective %s needs a model with causal %v; the model in %s has causal %v", cfg.Objective, cfg.Model.Causal, dir, c.Causal)
+		}
+		cfg.Model.Vocab, cfg.Model.MLPRatio = c.Vocab, c.MLPRatio
+		if f.gammaMin == 0 && f.gammaMax == 0 {
+			g := duo.CurriculumGammaRange(c.Vocab)
+			cfg.GammaMin, cfg.GammaMax = g.Min, g.Max
+		}
+		return cfg, cfg.Validate()
+	}
+	f.fresh = func(cfg duo.TrainConfig, train, val []int32) (*duo.Trainer, error) {
+		return duo.NewTrainerFrom(cfg, from, train, val)
+	}
+	return nil
 }
 
 // interruptible returns a context cancelled by the first SIGINT or SIGTERM
