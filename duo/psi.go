@@ -151,24 +151,9 @@ func (p *Psi) plateau(sched Schedule) (c float64, ok bool, err error) {
 		return 0, false, fmt.Errorf("psi time profile %q: want linear or linear-constant-linear-C[-inv], C in (0, 1)", p.Profile)
 	}
 	if inv {
-		v = timeOfAlpha(sched, v)
+		v = solveDecreasing(sched.Alpha, v, 0, 1) // the reference's 1 - alpha ignores the schedule's eps
 	}
 	return v, true, nil
-}
-
-// timeOfAlpha returns the time at which the decreasing schedule reaches
-// alpha (bisection; the reference's 1 - alpha ignores the schedule's eps).
-func timeOfAlpha(sched Schedule, alpha float64) float64 {
-	lo, hi := 0.0, 1.0
-	for range 100 {
-		mid := (lo + hi) / 2
-		if sched.Alpha(mid) > alpha {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return (lo + hi) / 2
 }
 
 // Grid returns the steps+1 times of the sampling grid, from 1 to tMin.

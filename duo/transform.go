@@ -299,19 +299,24 @@ func (g GammaSchedule) AlphaPrimeAtT(tr AlphaOfGamma, t float64) float64 {
 // for GPT-2's 50257 ids). It depends on K strongly: [-3.05, -0.20] for 256.
 func CurriculumGammaRange(K int) GammaSchedule {
 	tr := TransformFor(K)
-	at := func(alpha float64) float64 { // T is decreasing in gamma
-		lo, hi := -20.0, 20.0
-		for range 60 {
-			mid := (lo + hi) / 2
-			if tr.Alpha(mid) > alpha {
-				lo = mid
-			} else {
-				hi = mid
-			}
-		}
-		return math.Round((lo+hi)/2*100) / 100
+	at := func(alpha float64) float64 {
+		return math.Round(solveDecreasing(tr.Alpha, alpha, -20, 20)*100) / 100
 	}
 	return GammaSchedule{Min: at(0.95), Max: at(0.05)}
+}
+
+// solveDecreasing returns x in [lo, hi] with f(x) = y for a decreasing f,
+// by bisection to float64 resolution.
+func solveDecreasing(f func(float64) float64, y, lo, hi float64) float64 {
+	for range 100 {
+		mid := (lo + hi) / 2
+		if f(mid) > y {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return (lo + hi) / 2
 }
 
 // DualSchedule is the USDM Schedule induced by a Gaussian log-SNR schedule
