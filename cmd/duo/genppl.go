@@ -27,6 +27,7 @@ type sampleFile struct {
 type sampleRecord struct {
 	Text    string  `json:"text"`
 	IDs     []int32 `json:"ids"`
+	Tokens  int     `json:"tokens"`
 	Entropy float64 `json:"entropy"`
 }
 

@@ -73,6 +73,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	record := fs.Bool("record", false, "append this sampling run's metrics (Gen PPL with --judge, entropy, speed) to the checkpoint's run.json")
 	prompt := fs.String("prompt", "", "text every sample starts with (kept clean at every step; the rest is drawn)")
 	infill := fs.String("infill", "", `"before{}after": every sample starts with before and ends with after; the model fills {}`)
+	stopEOT := fs.Bool("stop-at-eot", false, "end each sample at its first end-of-text token (models trained on documents joined by it, e.g. GPT-2's <|endoftext|>)")
 	var pf psiFlags
 	pf.register(fs)
 	exec := addExecFlags(fs)
@@ -111,6 +112,15 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if cfg.Fixed, err = fixedTokens(t, *prompt, *infill, cfg.Batch, cfg.Length); err != nil {
 		return err
 	}
+	eot := int32(-1)
+	if *stopEOT {
+		if eot = t.EOT(); eot < 0 {
+			return fmt.Errorf("--stop-at-eot: the tokenizer of %s has no end-of-text token", *dir)
+		}
+		if *infill != "" {
+			return errors.New("--stop-at-eot and --infill: an infill ends with its fixed text, not at an end-of-text token")
+		}
+	}
 	var judge *nn.DiT
 	if *judgeDir != "" {
 		if judge, err = loadJudge(*judgeDir); err != nil {
@@ -123,9 +133,12 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	wall := time.Since(begin)
+	if eot >= 0 {
+		out = cutAtEOT(out, eot, cfg.Fixed)
+	}
 	res := sampleFile{Steps: cfg.Steps, Sampler: cfg.Sampler}
 	for _, ids := range out {
-		res.Samples = append(res.Samples, sampleRecord{t.Decode(ids), ids, duo.Entropy(ids)})
+		res.Samples = append(res.Samples, sampleRecord{t.Decode(ids), ids, len(ids), duo.Entropy(ids)})
 	}
 	if judge != nil {
 		g, err := duo.GenPPL(judge, out)
@@ -158,7 +171,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 		how = cfg.Psi.String() + ", final " + cfg.Sampler
 	}
 	for i, s := range res.Samples {
-		fmt.Fprintf(stdout, "=== sample %d (%d steps, %s, entropy %.2f) ===\n%s\n", i+1, cfg.Steps, how, s.Entropy, s.Text)
+		fmt.Fprintf(stdout, "=== sample %d (%d tokens, %d steps, %s, entropy %.2f) ===\n%s\n", i+1, s.Tokens, cfg.Steps, how, s.Entropy, s.Text)
 	}
 	if res.GenPPL != nil {
 		printGenPPL(stdout, *res.GenPPL, *judgeDir)
@@ -356,6 +369,20 @@ func (t idsOnly) EOT() int32 { return -1 }
 // fixedTokens builds SampleConfig.Fixed for --prompt or --infill: the
 // prompt's tokens at the start of every sample, or the infill's before at
 // the start and after at the end; nil when neither is given.
+// cutAtEOT ends each sample before its first end-of-text id drawn by the
+// sampler (fixed positions, a prompt's, are not cut at).
+func cutAtEOT(out [][]int32, eot int32, fixed []int32) [][]int32 {
+	for b, ids := range out {
+		for i, id := range ids {
+			if id == eot && (fixed == nil || fixed[b*len(ids)+i] < 0) {
+				out[b] = ids[:i]
+				break
+			}
+		}
+	}
+	return out
+}
+
 func fixedTokens(t tokenizer.Tokenizer, prompt, infill string, batch, length int) ([]int32, error) {
 	if prompt != "" && infill != "" {
 		return nil, errors.New("--prompt and --infill: give one")

@@ -296,3 +296,48 @@ func TestTrainInit(t *testing.T) {
 		t.Errorf("%d weights moved more than 1e-6 from the --init model in one step at lr 1e-12", changed)
 	}
 }
+
+// sample --stop-at-eot ends each sample at its first drawn <|endoftext|>,
+// not inside the prompt, and says how long each sample is; a tokenizer
+// without one is an error. The model (GPT-2's vocabulary, so the embedded
+// tokenizer) puts nearly all its mass on <|endoftext|>.
+func TestStopAtEOT(t *testing.T) {
+	dir := t.TempDir()
+	m, err := nn.NewDiT(nn.Config{Vocab: 50257, Length: 12, Hidden: 8, Cond: 8, Blocks: 1, Heads: 2, MLPRatio: 2}, tensor.NewRNG(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Output.B.Value.Data()[50256] = 60
+	if err := nn.SaveDiT(dir+"/eot", m, map[string]any{"objective": "duo"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := runOK(t, "sample", "--checkpoint", dir+"/eot", "--n", "2", "--steps", "2", "--prompt", "Hello world", "--stop-at-eot", "--json", "--device", "cpu")
+	var res sampleFile
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	for i, s := range res.Samples {
+		if s.Text != "Hello world" || s.Tokens != 2 || len(s.IDs) != 2 {
+			t.Errorf("sample %d: %q, %d tokens %v; want the prompt alone", i, s.Text, s.Tokens, s.IDs)
+		}
+	}
+	if out := runOK(t, "sample", "--checkpoint", dir+"/eot", "--n", "1", "--steps", "2", "--device", "cpu"); !strings.Contains(out, "(12 tokens, 2 steps") {
+		t.Errorf("sample without --stop-at-eot printed %q", out)
+	}
+	byteModel := dir + "/bytes"
+	if err := nn.SaveDiT(byteModel, randomByteDiT(t), map[string]any{"objective": "duo", "tokenizer": "bytes"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"sample", "--checkpoint", byteModel, "--stop-at-eot", "--device", "cpu"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "has no end-of-text token") {
+		t.Errorf("--stop-at-eot on a byte model: status %d, %q", code, stderr.String())
+	}
+}
+
+func randomByteDiT(t *testing.T) *nn.DiT {
+	m, err := nn.NewDiT(nn.Config{Vocab: 256, Length: 8, Hidden: 8, Cond: 8, Blocks: 1, Heads: 2, MLPRatio: 2}, tensor.NewRNG(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
