@@ -341,3 +341,30 @@ func randomByteDiT(t *testing.T) *nn.DiT {
 	}
 	return m
 }
+
+// duo score: the choices of one context, and the accuracy over a JSONL set
+// (the committed Tiny Shakespeare example), for a diffusion and an AR model;
+// the JSON's accuracy is the count of right answers over the tasks.
+func TestScoreCLI(t *testing.T) {
+	dir := t.TempDir()
+	corpus := writeCorpus(t, dir)
+	small := []string{"--model", "micro", "--hidden", "16", "--blocks", "1", "--heads", "2", "--cond", "8", "--length", "96",
+		"--batch", "2", "--steps", "2", "--threads", "1", "--device", "cpu"}
+	for _, obj := range []string{"duo", "ar"} {
+		out := dir + "/" + obj
+		runOK(t, append([]string{"train", "--data", corpus, "--out", out, "--objective", obj}, small...)...)
+		text := runOK(t, "score", "--checkpoint", out, "--context", "It was the", "--choices", " best, worst", "--mc", "4", "--device", "cpu")
+		exact := map[string]string{"duo": "(ELBO, 4 Monte Carlo draws)", "ar": "(exact)"}[obj]
+		if !strings.Contains(text, `choice 2 " worst": log p = `) || !strings.Contains(text, exact) || !strings.Contains(text, "most likely: choice") {
+			t.Errorf("score --choices on %s printed %q", obj, text)
+		}
+		js := runOK(t, "score", "--checkpoint", out, "--tasks", "../../testdata/mc_shakespeare.jsonl", "--limit", "5", "--mc", "4", "--json", "--device", "cpu")
+		var res struct {
+			Tasks int
+			Acc   float64
+		}
+		if err := json.Unmarshal([]byte(js), &res); err != nil || res.Tasks != 5 || math.Mod(res.Acc*5, 1) != 0 {
+			t.Errorf("score --tasks --json on %s: %q (%v)", obj, js, err)
+		}
+	}
+}

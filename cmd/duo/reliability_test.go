@@ -471,6 +471,8 @@ func TestBadInput(t *testing.T) {
 	nanModel := filepath.Join(dir, "nan")
 	os.CopyFS(nanModel, os.DirFS(run1))
 	poisonModel(t, filepath.Join(nanModel, "model.safetensors"))
+	badTasks := filepath.Join(dir, "tasks.jsonl")
+	os.WriteFile(badTasks, []byte(`{"context": "a", "choices": ["b", "c"], "answer": 0}`+"\n"+`{"context": "a", "choices": ["b", "c"], "answer": 2}`+"\n"), 0o644)
 	emptyMerges := filepath.Join(dir, "bpe")
 	os.Mkdir(emptyMerges, 0o755)
 	os.WriteFile(filepath.Join(emptyMerges, "encoder.json"), []byte(`{"a": 0}`), 0o644)
@@ -505,6 +507,10 @@ func TestBadInput(t *testing.T) {
 		{"init ar from a duo model", "", tinyTrain(corpus, filepath.Join(dir, "x10"), 3, "--init", run1, "--objective", "ar"), "needs a model with causal true"},
 		{"init and resume", "", tinyTrain(corpus, run1, 6, "--init", run1, "--resume"), "--init starts a new run"},
 		{"init of nothing", "", tinyTrain(corpus, filepath.Join(dir, "x10"), 3, "--init", filepath.Join(dir, "none")), "--init: open " + filepath.Join(dir, "none", "config.json")},
+		{"score without choices", "", []string{"score", "--checkpoint", run1, "--context", "a"}, "give --context and --choices, or --tasks"},
+		{"score answer out of range", "", []string{"score", "--checkpoint", run1, "--tasks", badTasks}, badTasks + ":2: answer 2 outside the 2 choices"},
+		{"score mc 1", "", []string{"score", "--checkpoint", run1, "--context", "a", "--choices", "b,c", "--mc", "1"}, "--mc 1: want at least 2"},
+		{"score too long", "", []string{"score", "--checkpoint", run1, "--context", "a much longer context", "--choices", "b,c"}, "more than the model's length 8"},
 		{"sampler mode bogus", "", []string{"sample", "--checkpoint", run1, "--sampler-mode", "psy"}, "--sampler-mode psy: want ancestral or psi"},
 		{"psi mode bogus", "", []string{"sample", "--checkpoint", run1, "--sampler-mode", "psi", "--psi-low", "max-capped-x"}, `--psi-low: kappa mode "max-capped-x": "x" is not a number`},
 		{"psi constant past 1", "", []string{"sample", "--checkpoint", run1, "--sampler-mode", "psi", "--psi-low", "constant-1.5"}, "a constant kappa must lie in [0, 1]"},
