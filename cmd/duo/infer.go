@@ -73,6 +73,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	record := fs.Bool("record", false, "append this sampling run's metrics (Gen PPL with --judge, entropy, speed) to the checkpoint's run.json")
 	prompt := fs.String("prompt", "", "text every sample starts with (kept clean at every step; the rest is drawn)")
 	infill := fs.String("infill", "", `"before{}after": every sample starts with before and ends with after; the model fills {}`)
+	temperature := fs.Float64("temperature", 1, "AR models: divides the logits (0: greedy); diffusion models ignore it")
 	stopEOT := fs.Bool("stop-at-eot", false, "end each sample at its first end-of-text token (models trained on documents joined by it, e.g. GPT-2's <|endoftext|>)")
 	var pf psiFlags
 	pf.register(fs)
@@ -81,6 +82,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	err := checkFlags(fs,
+		check{"temperature", *temperature >= 0 && finite(*temperature), "a finite number >= 0 (0: greedy)"},
 		check{"psi-high-frac", pf.highFrac >= 0 && pf.highFrac <= 1, "a fraction in [0, 1]"},
 		check{"psi-middle-frac", pf.middleFrac >= 0 && pf.highFrac+pf.middleFrac <= 1, "a fraction in [0, 1 - --psi-high-frac]"},
 		check{"steps", cfg.Steps >= 1, "at least 1"},
@@ -128,11 +130,19 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	begin := time.Now()
-	out, err := duo.Sample(m, cfg)
+	var out [][]int32
+	if m.Causal {
+		out, err = sampleAR(m, t, &cfg, *prompt, *infill, *temperature, *dir)
+	} else {
+		out, err = duo.Sample(m, cfg)
+	}
 	if err != nil {
 		return err
 	}
 	wall := time.Since(begin)
+	if m.Causal {
+		fmt.Fprintf(stderr, "AR sampling (KV cache): %d tokens in %v, %.0f tokens/s\n", cfg.Batch*cfg.Length, wall.Round(time.Millisecond), float64(cfg.Batch*cfg.Length)/wall.Seconds())
+	}
 	if eot >= 0 {
 		out = cutAtEOT(out, eot, cfg.Fixed)
 	}
@@ -166,12 +176,15 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	how := cfg.Sampler
-	if cfg.Psi != nil {
-		how = cfg.Psi.String() + ", final " + cfg.Sampler
+	how := fmt.Sprintf("%d steps, %s", cfg.Steps, cfg.Sampler)
+	switch {
+	case m.Causal:
+		how = fmt.Sprintf("AR, temperature %g", *temperature)
+	case cfg.Psi != nil:
+		how = fmt.Sprintf("%d steps, %s, final %s", cfg.Steps, cfg.Psi, cfg.Sampler)
 	}
 	for i, s := range res.Samples {
-		fmt.Fprintf(stdout, "=== sample %d (%d tokens, %d steps, %s, entropy %.2f) ===\n%s\n", i+1, s.Tokens, cfg.Steps, how, s.Entropy, s.Text)
+		fmt.Fprintf(stdout, "=== sample %d (%d tokens, %s, entropy %.2f) ===\n%s\n", i+1, s.Tokens, how, s.Entropy, s.Text)
 	}
 	if res.GenPPL != nil {
 		printGenPPL(stdout, *res.GenPPL, *judgeDir)
@@ -369,6 +382,55 @@ func (t idsOnly) EOT() int32 { return -1 }
 // fixedTokens builds SampleConfig.Fixed for --prompt or --infill: the
 // prompt's tokens at the start of every sample, or the infill's before at
 // the start and after at the end; nil when neither is given.
+// sampleAR draws from an AR model left to right (duo.SampleAR): the prompt,
+// or the tokenizer's end-of-text token as a start token (dropped from the
+// output); cfg.Fixed becomes the prompt's positions and cfg.Sampler "ar".
+func sampleAR(m *nn.DiT, t tokenizer.Tokenizer, cfg *duo.SampleConfig, prompt, infill string, temperature float64, dir string) ([][]int32, error) {
+	switch {
+	case infill != "":
+		return nil, errors.New("--infill needs a diffusion model; an AR model continues a --prompt")
+	case cfg.Psi != nil:
+		return nil, errors.New("--sampler-mode psi needs a diffusion model")
+	}
+	ids, start := t.Encode(prompt), false
+	if len(ids) == 0 {
+		eot := t.EOT()
+		if eot < 0 {
+			return nil, fmt.Errorf("%s is an AR model and its tokenizer has no start (end-of-text) token: give --prompt", dir)
+		}
+		ids, start = []int32{eot}, true
+	}
+	length := min(cfg.Length, m.Length+1)
+	if start {
+		length = min(cfg.Length+1, m.Length+1)
+	}
+	out, err := duo.SampleAR(m, duo.ARConfig{Temperature: temperature, TopP: cfg.TopP, Batch: cfg.Batch, Length: length, Prompt: ids, Seed: cfg.Seed})
+	if err != nil {
+		return nil, err
+	}
+	cfg.Sampler, cfg.Steps, cfg.Fixed = "ar", 0, nil
+	for b := range out {
+		if start {
+			out[b] = out[b][1:]
+		}
+	}
+	n := len(ids)
+	if start {
+		n = 0
+	}
+	if n > 0 { // the prompt's positions, which --stop-at-eot does not cut at
+		cfg.Fixed = make([]int32, len(out)*len(out[0]))
+		for i := range cfg.Fixed {
+			cfg.Fixed[i] = -1
+			if i%len(out[0]) < n {
+				cfg.Fixed[i] = 0
+			}
+		}
+	}
+	cfg.Length = len(out[0])
+	return out, nil
+}
+
 // cutAtEOT ends each sample before its first end-of-text id drawn by the
 // sampler (fixed positions, a prompt's, are not cut at).
 func cutAtEOT(out [][]int32, eot int32, fixed []int32) [][]int32 {

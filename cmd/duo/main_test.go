@@ -344,7 +344,8 @@ func randomByteDiT(t *testing.T) *nn.DiT {
 
 // duo score: the choices of one context, and the accuracy over a JSONL set
 // (the committed Tiny Shakespeare example), for a diffusion and an AR model;
-// the JSON's accuracy is the count of right answers over the tasks.
+// the JSON's accuracy is the count of right answers over the tasks. And
+// duo sample on the AR model.
 func TestScoreCLI(t *testing.T) {
 	dir := t.TempDir()
 	corpus := writeCorpus(t, dir)
@@ -357,6 +358,16 @@ func TestScoreCLI(t *testing.T) {
 		exact := map[string]string{"duo": "(ELBO, 4 Monte Carlo draws)", "ar": "(exact)"}[obj]
 		if !strings.Contains(text, `choice 2 " worst": log p = `) || !strings.Contains(text, exact) || !strings.Contains(text, "most likely: choice") {
 			t.Errorf("score --choices on %s printed %q", obj, text)
+		}
+		if obj == "ar" { // AR sampling: left to right from a prompt, with the KV cache
+			text := runOK(t, "sample", "--checkpoint", out, "--prompt", "It was", "--n", "2", "--length", "20", "--temperature", "0.5", "--device", "cpu")
+			if strings.Count(text, "(20 tokens, AR, temperature 0.5") != 2 || !strings.Contains(text, "\nIt was") {
+				t.Errorf("sample of an AR model printed %q", text)
+			}
+			var stdout, stderr bytes.Buffer
+			if code := run([]string{"sample", "--checkpoint", out, "--device", "cpu"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "give --prompt") {
+				t.Errorf("AR sample without a prompt: status %d, %q", code, stderr.String())
+			}
 		}
 		js := runOK(t, "score", "--checkpoint", out, "--tasks", "../../testdata/mc_shakespeare.jsonl", "--limit", "5", "--mc", "4", "--json", "--device", "cpu")
 		var res struct {
