@@ -206,7 +206,7 @@ func (o MDLM) sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 						order = nucleus(p, cfg.TopP, order)
 					}
 					if greedy {
-						z[r] = int32(argmax64(p))
+						z[r] = int32(argmaxOf(p))
 						continue
 					}
 					MDLMPsiPosterior(q, p, int(mask), at, as, kappa)

@@ -236,7 +236,7 @@ func (d denoise) run(m *nn.DiT, z []int32, rng *tensor.RNG) error {
 					order = nucleus(p, d.TopP, order)
 				}
 				if d.Greedy {
-					z[r] = int32(argmax64(p))
+					z[r] = int32(argmaxOf(p))
 					continue
 				}
 				if d.Corrector > 0 {
@@ -327,7 +327,8 @@ func siftDown(h []int, i int, p []float64) {
 	}
 }
 
-func argmax64(p []float64) int {
+// argmaxOf returns the index of the first largest entry of x.
+func argmaxOf[T float32 | float64](p []T) int {
 	best := 0
 	for i, v := range p {
 		if v > p[best] {

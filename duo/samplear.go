@@ -78,7 +78,7 @@ func SampleAR(m *nn.DiT, cfg ARConfig) ([][]int32, error) {
 		for b := range out {
 			row := x[b*K : (b+1)*K]
 			if cfg.Temperature == 0 {
-				out[b] = append(out[b], int32(argmax32(row)))
+				out[b] = append(out[b], int32(argmaxOf(row)))
 				continue
 			}
 			for v, l := range row {
@@ -92,14 +92,4 @@ func SampleAR(m *nn.DiT, cfg ARConfig) ([][]int32, error) {
 		}
 	}
 	return out, nil
-}
-
-func argmax32(x []float32) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return best
 }

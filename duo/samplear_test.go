@@ -33,7 +33,7 @@ func recomputeGreedy(t testing.TB, m *nn.DiT, prompt []int32, length int) []int3
 		}
 		K := m.Vocab
 		last := logits.Value.Data()[(len(seq)-1)*K : len(seq)*K]
-		seq = append(seq, int32(argmax32(last)))
+		seq = append(seq, int32(argmaxOf(last)))
 	}
 	return seq
 }
