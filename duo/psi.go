@@ -47,17 +47,27 @@ func ParseKappaMode(s string) (KappaMode, error) {
 	if i < 0 {
 		return KappaMode{}, fmt.Errorf("kappa mode %q: want pure-posterior, pure-pc, constant-K, constant-remdm-ETA, max-capped-ETA or max-rescale-ETA", s)
 	}
-	name := s[:i]
 	eta, err := strconv.ParseFloat(s[i+1:], 64)
-	switch {
-	case name != KappaConstant && name != KappaConstantReMDM && name != KappaMaxCapped && name != KappaMaxRescale:
-		return KappaMode{}, fmt.Errorf("kappa mode %q: want pure-posterior, pure-pc, constant-K, constant-remdm-ETA, max-capped-ETA or max-rescale-ETA", s)
-	case err != nil || !(eta >= 0) || math.IsInf(eta, 0):
+	if err != nil {
 		return KappaMode{}, fmt.Errorf("kappa mode %q: %q is not a number >= 0", s, s[i+1:])
-	case name == KappaConstant && eta > 1:
-		return KappaMode{}, fmt.Errorf("kappa mode %q: a constant kappa must lie in [0, 1]", s)
 	}
-	return KappaMode{Name: name, Eta: eta}, nil
+	k := KappaMode{Name: s[:i], Eta: eta}
+	return k, k.validate()
+}
+
+// validate reports a mode of an unknown name or an out-of-range parameter.
+func (k KappaMode) validate() error {
+	switch {
+	case k.Name == KappaPosterior || k.Name == KappaPC:
+		return nil
+	case k.Name != KappaConstant && k.Name != KappaConstantReMDM && k.Name != KappaMaxCapped && k.Name != KappaMaxRescale:
+		return fmt.Errorf("kappa mode %q: want pure-posterior, pure-pc, constant-K, constant-remdm-ETA, max-capped-ETA or max-rescale-ETA", k)
+	case !(k.Eta >= 0) || math.IsInf(k.Eta, 0):
+		return fmt.Errorf("kappa mode %q: %q is not a number >= 0", k, strconv.FormatFloat(k.Eta, 'g', -1, 64))
+	case k.Name == KappaConstant && k.Eta > 1:
+		return fmt.Errorf("kappa mode %q: a constant kappa must lie in [0, 1]", k)
+	}
+	return nil
 }
 
 // String returns the mode as ParseKappaMode reads it.
@@ -131,7 +141,7 @@ func (p *Psi) Validate() error {
 		return fmt.Errorf("psi fractions high %g, middle %g: want non-negative, summing to at most 1", p.HighFrac, p.MiddleFrac)
 	}
 	for _, k := range []KappaMode{p.High, p.Middle, p.Low} {
-		if _, err := ParseKappaMode(k.String()); err != nil {
+		if err := k.validate(); err != nil {
 			return err
 		}
 	}

@@ -132,7 +132,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	begin := time.Now()
 	var out [][]int32
 	if m.Causal {
-		out, err = sampleAR(m, t, &cfg, *prompt, *infill, *temperature, *dir)
+		out, err = sampleAR(m, t, &cfg, *infill, *temperature, *dir)
 	} else {
 		out, err = duo.Sample(m, cfg)
 	}
@@ -382,52 +382,42 @@ func (t idsOnly) EOT() int32 { return -1 }
 // fixedTokens builds SampleConfig.Fixed for --prompt or --infill: the
 // prompt's tokens at the start of every sample, or the infill's before at
 // the start and after at the end; nil when neither is given.
-// sampleAR draws from an AR model left to right (duo.SampleAR): the prompt,
-// or the tokenizer's end-of-text token as a start token (dropped from the
-// output); cfg.Fixed becomes the prompt's positions and cfg.Sampler "ar".
-func sampleAR(m *nn.DiT, t tokenizer.Tokenizer, cfg *duo.SampleConfig, prompt, infill string, temperature float64, dir string) ([][]int32, error) {
+// sampleAR draws from an AR model left to right (duo.SampleAR): the prompt
+// (cfg.Fixed's leading tokens, see fixedTokens), or the tokenizer's
+// end-of-text token as a start token, dropped from the output. cfg.Sampler
+// becomes "ar".
+func sampleAR(m *nn.DiT, t tokenizer.Tokenizer, cfg *duo.SampleConfig, infill string, temperature float64, dir string) ([][]int32, error) {
 	switch {
 	case infill != "":
 		return nil, errors.New("--infill needs a diffusion model; an AR model continues a --prompt")
 	case cfg.Psi != nil:
 		return nil, errors.New("--sampler-mode psi needs a diffusion model")
 	}
-	ids, start := t.Encode(prompt), false
-	if len(ids) == 0 {
+	var prompt []int32
+	for _, id := range cfg.Fixed[:min(len(cfg.Fixed), cfg.Length)] {
+		if id < 0 {
+			break
+		}
+		prompt = append(prompt, id)
+	}
+	length, start := cfg.Length, len(prompt) == 0
+	if start {
 		eot := t.EOT()
 		if eot < 0 {
 			return nil, fmt.Errorf("%s is an AR model and its tokenizer has no start (end-of-text) token: give --prompt", dir)
 		}
-		ids, start = []int32{eot}, true
+		prompt, length = []int32{eot}, length+1
 	}
-	length := min(cfg.Length, m.Length+1)
-	if start {
-		length = min(cfg.Length+1, m.Length+1)
-	}
-	out, err := duo.SampleAR(m, duo.ARConfig{Temperature: temperature, TopP: cfg.TopP, Batch: cfg.Batch, Length: length, Prompt: ids, Seed: cfg.Seed})
+	out, err := duo.SampleAR(m, duo.ARConfig{Temperature: temperature, TopP: cfg.TopP, Batch: cfg.Batch, Length: length, Prompt: prompt, Seed: cfg.Seed})
 	if err != nil {
 		return nil, err
 	}
-	cfg.Sampler, cfg.Steps, cfg.Fixed = "ar", 0, nil
-	for b := range out {
-		if start {
+	cfg.Sampler, cfg.Steps = "ar", 0
+	if start {
+		for b := range out {
 			out[b] = out[b][1:]
 		}
 	}
-	n := len(ids)
-	if start {
-		n = 0
-	}
-	if n > 0 { // the prompt's positions, which --stop-at-eot does not cut at
-		cfg.Fixed = make([]int32, len(out)*len(out[0]))
-		for i := range cfg.Fixed {
-			cfg.Fixed[i] = -1
-			if i%len(out[0]) < n {
-				cfg.Fixed[i] = 0
-			}
-		}
-	}
-	cfg.Length = len(out[0])
 	return out, nil
 }
 

@@ -79,6 +79,25 @@ type trainFlags struct {
 	fresh func(cfg duo.TrainConfig, train, val []int32) (*duo.Trainer, error)
 }
 
+// shape returns the network shape the flags ask for: the --model preset,
+// then the per-field flags (the length is --length).
+func (f *trainFlags) shape() (nn.Config, error) {
+	m, ok := presets[f.model]
+	if !ok {
+		return nn.Config{}, fmt.Errorf("unknown --model %q (want micro, mini, tiny or small)", f.model)
+	}
+	for _, o := range []struct {
+		dst *int
+		v   int
+	}{{&m.Hidden, f.hidden}, {&m.Blocks, f.blocks}, {&m.Heads, f.heads}, {&m.Cond, f.cond}} {
+		if o.v > 0 {
+			*o.dst = o.v
+		}
+	}
+	m.Length = f.length
+	return m, nil
+}
+
 // buildConfig makes the run's configuration (see build).
 func (f *trainFlags) buildConfig(vocab int, saved *duo.TrainConfig) (duo.TrainConfig, error) {
 	if f.build != nil {
@@ -187,17 +206,9 @@ func (f *trainFlags) validate(fs *flag.FlagSet) error {
 
 // config builds the training configuration for a corpus of vocabulary K.
 func (f *trainFlags) config(vocab int) (duo.TrainConfig, error) {
-	m, ok := presets[f.model]
-	if !ok {
-		return duo.TrainConfig{}, fmt.Errorf("unknown --model %q (want micro, mini, tiny or small)", f.model)
-	}
-	for _, o := range []struct {
-		dst *int
-		v   int
-	}{{&m.Hidden, f.hidden}, {&m.Blocks, f.blocks}, {&m.Heads, f.heads}, {&m.Cond, f.cond}} {
-		if o.v > 0 {
-			*o.dst = o.v
-		}
+	m, err := f.shape()
+	if err != nil {
+		return duo.TrainConfig{}, err
 	}
 	obj, err := duo.ObjectiveNamed(f.objective)
 	if err != nil {
@@ -309,16 +320,9 @@ func (f *trainFlags) initFrom(dir string) error {
 		return fmt.Errorf("--init: %w", err)
 	}
 	c := from.Config
-	// The shape the flags given ask for: the --model preset, then the
-	// per-field flags.
-	asked := presets[f.model]
-	for _, o := range []struct {
-		v   int
-		dst *int
-	}{{f.hidden, &asked.Hidden}, {f.blocks, &asked.Blocks}, {f.heads, &asked.Heads}, {f.cond, &asked.Cond}, {f.length, &asked.Length}} {
-		if o.v > 0 {
-			*o.dst = o.v
-		}
+	asked, err := f.shape()
+	if err != nil {
+		return err
 	}
 	for _, s := range []struct {
 		flags    string
