@@ -51,14 +51,16 @@ func TestSampleFixedPositions(t *testing.T) {
 
 // Prompted sampling follows the data's conditional law: a Duo model of the
 // 8-state Markov chain of TestDistillFewStepSamples, prompted with 5 6 7 0,
-// draws the token after the prompt from close to the chain's law (1 with
-// probability 0.8, 3 with 0.2): total variation under 0.25, against about
-// 0.75 for the same position unprompted. (A chi-square test at this model's
-// size fails on the model, not the conditioning: it gives 1 and 3 in about
-// 0.70 / 0.30 of its legal draws.)
+// draws the token after the prompt from the chain's law (1 with probability
+// 0.8, 3 with 0.2). Pearson's chi-square of the legal draws against 0.8/0.2
+// stays under the 0.001 critical value (10.83, one degree of freedom), the
+// illegal draws are under 3%, and the total variation is under a quarter of
+// the unprompted one. (The draws lean to 3, about 0.75/0.25 at this size:
+// the network sees the prompt as tokens noised at level t, so clamping is a
+// close, not an exact, conditional sampler.)
 func TestSamplePromptFollowsChain(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains a model (about 6 s, shared with TestDistillFewStepSamples)")
+		t.Skip("trains a model (about 16 s, shared with TestDistillFewStepSamples)")
 	}
 	model, _, _ := chainTeacher(t)
 	const n, L = 512, 16
@@ -93,7 +95,10 @@ func TestSamplePromptFollowsChain(t *testing.T) {
 	u1, u3, uo := count(nil)
 	p, u := tv(one, three, other), tv(u1, u3, uo)
 	t.Logf("after the prompt 5 6 7 0: %d x 1, %d x 3, %d others (TV %.3f); unprompted: %d x 1, %d x 3, %d others (TV %.3f)", one, three, other, p, u1, u3, uo, u)
-	if p > 0.25 || p > u/2 {
-		t.Errorf("prompted sampling is not close to the chain's law after the prompt: TV %.3f, unprompted %.3f", p, u)
+	legal := float64(one + three)
+	chi2 := math.Pow(float64(one)-0.8*legal, 2)/(0.8*legal) + math.Pow(float64(three)-0.2*legal, 2)/(0.2*legal)
+	t.Logf("chi-square of the legal draws against 0.8/0.2: %.2f (0.001 critical value 10.83)", chi2)
+	if chi2 > 10.83 || float64(other) > 0.03*n || p > u/4 {
+		t.Errorf("prompted sampling does not follow the chain's law after the prompt: chi-square %.2f, %d illegal, TV %.3f against %.3f unprompted", chi2, other, p, u)
 	}
 }
