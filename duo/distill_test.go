@@ -274,10 +274,11 @@ func TestDistillFewStepSamples(t *testing.T) {
 }
 
 // chainTeacher returns a Duo model of the 8-state Markov chain (state s goes
-// to s+1 with probability 0.8, s+3 with 0.2) trained for 6000 steps (batch 32, no curriculum: long enough that its
-// prompted draws pass a chi-square against the chain), its EMA
-// weights in place, and its training and validation streams. It is trained
-// once per test binary and shared: tests only read it.
+// to s+1 with probability 0.8, s+3 with 0.2), trained for 6000 steps at batch
+// 32 without the curriculum (long enough for its prompted draws to pass a
+// chi-square against the chain), its EMA weights in place, and its training
+// and validation streams. It is trained once per test binary and shared:
+// tests only read it.
 func chainTeacher(t *testing.T) (*nn.DiT, []int32, []int32) {
 	chain.once.Do(func() {
 		rng := tensor.NewRNG(11)
