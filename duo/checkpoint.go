@@ -50,6 +50,7 @@ type ModelInfo struct {
 	ModelType string `json:"model_type"`
 	Objective string `json:"objective"`
 	Tokenizer string `json:"tokenizer"`
+	Schedule  string `json:"schedule,omitempty"` // the noise schedule ("": log-linear)
 }
 
 // Corpus identifies the token streams a run trains on, so that a resumed
@@ -97,6 +98,16 @@ type trainState struct {
 	Log        []Record    `json:"log"`
 }
 
+// info is the ModelInfo config.json records beside the network's shape:
+// what a loader needs to evaluate and sample the model as it was trained.
+func (t *Trainer) info() map[string]any {
+	sched := t.Cfg.Schedule
+	if sched == "" {
+		sched = ScheduleLogLinear
+	}
+	return map[string]any{"model_type": "duo", "objective": t.Cfg.Objective, "tokenizer": t.Cfg.Tokenizer, "schedule": sched}
+}
+
 // Save writes the trainer's checkpoint into the run directory dir as one
 // unit (see the layout above), publishes its model at dir's top level and
 // keeps the newest keep checkpoints (keep < 1: DefaultKeep). It returns the
@@ -116,7 +127,7 @@ func (t *Trainer) Save(dir string, keep int) (string, error) {
 	bytes := func(name string, b []byte) error {
 		return x.Create(name, func(w io.Writer) error { _, err := w.Write(b); return err })
 	}
-	cfg, err := nn.ConfigJSON(t.Model, map[string]any{"model_type": "duo", "objective": t.Cfg.Objective, "tokenizer": t.Cfg.Tokenizer})
+	cfg, err := nn.ConfigJSON(t.Model, t.info())
 	if err != nil {
 		return "", err
 	}
@@ -451,7 +462,7 @@ func LoadModel(dir string) (*nn.DiT, ModelInfo, error) {
 	if info.Objective == "" {
 		info.Objective = ObjectiveDuo
 	}
-	obj, err := ObjectiveNamed(info.Objective)
+	obj, err := info.EvalObjective()
 	if err != nil {
 		return nil, info, fmt.Errorf("%s: %w", path, err)
 	}

@@ -66,32 +66,46 @@ type Stateful interface {
 // ObjectiveOf returns the objective a training configuration names, with
 // its schedules.
 func ObjectiveOf(c TrainConfig) (Objective, error) {
+	sched, err := ScheduleNamed(c.Schedule)
+	if err != nil {
+		return nil, err
+	}
 	switch c.Objective {
 	case ObjectiveDuo:
 		return Duo{
+			USDM:            USDM{Schedule: sched},
 			CurriculumSteps: c.CurriculumSteps,
 			Gamma:           GammaSchedule{Min: c.GammaMin, Max: c.GammaMax},
 			Tau:             TauSchedule{Log10Start: c.Log10TauStart, Log10End: c.Log10TauEnd, StartStep: c.TauStartStep, EndStep: c.TauEndStep},
 			TopK:            c.TopK,
 		}, nil
 	case ObjectiveUDLM:
-		return USDM{}, nil
+		return USDM{Schedule: sched}, nil
 	case ObjectiveAR:
 		return AR{}, nil
 	case ObjectiveDCD:
-		return NewDCD(GammaSchedule{Min: c.GammaMin, Max: c.GammaMax}, c.Delta, c.RoundSteps), nil
+		d := NewDCD(GammaSchedule{Min: c.GammaMin, Max: c.GammaMax}, c.Delta, c.RoundSteps)
+		d.Schedule = sched
+		return d, nil
 	case ObjectiveMDLM:
-		return MDLM{}, nil
+		return MDLM{Schedule: sched}, nil
 	}
 	return nil, fmt.Errorf("objective %q: want duo, udlm, mdlm, ar or dcd", c.Objective)
 }
 
-// ObjectiveNamed returns the objective called name as a trained model is
-// evaluated by it: Duo's curriculum is a training device, so Duo and UDLM
-// evaluate alike.
+// ObjectiveNamed returns the objective called name, under the log-linear
+// schedule, as a trained model is evaluated by it: Duo's curriculum is a
+// training device, so Duo and UDLM evaluate alike.
 func ObjectiveNamed(name string) (Objective, error) {
+	return ModelInfo{Objective: name}.EvalObjective()
+}
+
+// EvalObjective returns the objective a trained model is evaluated and
+// sampled by: the one it was trained with, under its noise schedule,
+// without the curriculum.
+func (i ModelInfo) EvalObjective() (Objective, error) {
 	c := DefaultTrainConfig(nn.Config{}, 1)
-	c.Objective, c.CurriculumSteps = name, 0
+	c.Objective, c.Schedule, c.CurriculumSteps = i.Objective, i.Schedule, 0
 	return ObjectiveOf(c)
 }
 

@@ -27,8 +27,9 @@ type SampleConfig struct {
 	Batch   int     // sequences
 	Length  int     // tokens per sequence (at most the model's length)
 	Seed    uint64
-	// Schedule is the noise schedule the model was trained with (nil: the
-	// log-linear schedule of text models).
+	// Schedule is the noise schedule to sample under (nil: the Objective's,
+	// which ModelInfo.EvalObjective gives as the model was trained, else
+	// the log-linear schedule of text models).
 	Schedule Schedule
 	// Objective is the one the model was trained with (nil: a uniform-state
 	// model); MDLM models have a sampler of their own.
@@ -124,6 +125,9 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 	sched := cfg.Schedule
 	if sched == nil {
 		sched = LogLinear{}
+		if o, ok := cfg.Objective.(interface{ schedule() Schedule }); ok {
+			sched = o.schedule()
+		}
 	}
 	start := 1.0
 	z := make([]int32, B*L)

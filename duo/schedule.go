@@ -1,6 +1,9 @@
 package duo
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // DefaultEps is the schedule floor used by the paper: alpha_1 = eps.
 const DefaultEps = 1e-3
@@ -19,6 +22,24 @@ type LogLinear struct{ Eps float64 }
 // Cosine is the cosine schedule of Chapter II (images), spec section 1.
 // A zero Eps means DefaultEps.
 type Cosine struct{ Eps float64 }
+
+// Schedule names, as config.json and state.json record them.
+const (
+	ScheduleLogLinear = "loglinear" // the paper's schedule for text
+	ScheduleCosine    = "cosine"
+)
+
+// ScheduleNamed returns the schedule called name, with the paper's eps ("" is
+// log-linear: configurations older than the choice, and the authors' models).
+func ScheduleNamed(name string) (Schedule, error) {
+	switch name {
+	case "", ScheduleLogLinear:
+		return LogLinear{}, nil
+	case ScheduleCosine:
+		return Cosine{}, nil
+	}
+	return nil, fmt.Errorf("noise schedule %q: want loglinear or cosine", name)
+}
 
 func eps(e float64) float64 {
 	if e == 0 {

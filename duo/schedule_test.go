@@ -2,7 +2,10 @@ package duo
 
 import (
 	"math"
+	"reflect"
 	"testing"
+
+	"github.com/duo-go/duo/tensor"
 )
 
 func TestScheduleAlphaPrime(t *testing.T) {
@@ -57,3 +60,54 @@ func TestAntitheticTimes(t *testing.T) {
 }
 
 var _ = []Schedule{LogLinear{}, Cosine{}, DualSchedule{}}
+
+// A schedule chosen by name reaches the objective, and sampling and
+// evaluation use the objective's: the same draws as passing the schedule
+// itself, not those of the log-linear one.
+func TestScheduleNamed(t *testing.T) {
+	if _, err := ScheduleNamed("sigmoid"); err == nil {
+		t.Error(`ScheduleNamed("sigmoid") succeeded`)
+	}
+	for _, tc := range []struct {
+		name string
+		want Schedule
+	}{{"", LogLinear{}}, {ScheduleLogLinear, LogLinear{}}, {ScheduleCosine, Cosine{}}} {
+		obj, err := ModelInfo{Objective: ObjectiveUDLM, Schedule: tc.name}.EvalObjective()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := obj.(USDM).Schedule; got != tc.want {
+			t.Errorf("schedule %q: objective's schedule %#v, want %#v", tc.name, got, tc.want)
+		}
+	}
+	m := randomTinyDiT(t)
+	cfg := SampleConfig{Steps: 6, Sampler: SamplerAncestral, TopP: 1, Batch: 4, Length: 8, Seed: 2}
+	draw := func(c SampleConfig) [][]int32 {
+		out, err := Sample(m, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	byObj, byCfg, byDefault := cfg, cfg, cfg
+	byObj.Objective = USDM{Schedule: Cosine{}}
+	byCfg.Schedule = Cosine{}
+	a, b, c := draw(byObj), draw(byCfg), draw(byDefault)
+	if !reflect.DeepEqual(a, b) || reflect.DeepEqual(a, c) {
+		t.Errorf("samples under the objective's cosine schedule %v; under SampleConfig.Schedule %v; log-linear %v", a, b, c)
+	}
+	x := make([]int32, 4*8)
+	for i := range x {
+		x[i] = int32(i % 11)
+	}
+	nll := func(o Objective) float64 {
+		v, err := o.NLL(m, Batch{Tokens: x, B: 4, RNG: tensor.NewRNG(3)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if nll(USDM{Schedule: Cosine{}}) == nll(USDM{}) {
+		t.Error("the NLL estimate is the same under the cosine and log-linear schedules")
+	}
+}

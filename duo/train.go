@@ -21,9 +21,10 @@ type TrainConfig struct {
 	Batch           int       `json:"batch"`      // sequences per optimiser step (split over GradAccum passes)
 	GradAccum       int       `json:"grad_accum"` // forward/backward passes per optimiser step
 	Steps           int       `json:"steps"`
-	CurriculumSteps int       `json:"curriculum_steps"` // Duo: steps trained with the curriculum
-	TopK            int       `json:"topk,omitempty"`   // Duo: the efficient curriculum's k (0: the full softmax)
-	GammaMin        float64   `json:"gamma_min"`        // curriculum log-SNR range
+	CurriculumSteps int       `json:"curriculum_steps"`   // Duo: steps trained with the curriculum
+	TopK            int       `json:"topk,omitempty"`     // Duo: the efficient curriculum's k (0: the full softmax)
+	Schedule        string    `json:"schedule,omitempty"` // the noise schedule (ScheduleNamed; "": log-linear)
+	GammaMin        float64   `json:"gamma_min"`          // curriculum log-SNR range
 	GammaMax        float64   `json:"gamma_max"`
 	Log10TauStart   float64   `json:"log10_tau_start"` // log10 tau moves linearly from start to end
 	Log10TauEnd     float64   `json:"log10_tau_end"`   // between TauStartStep and TauEndStep
@@ -31,6 +32,8 @@ type TrainConfig struct {
 	TauEndStep      int       `json:"tau_end_step"`
 	LR              float64   `json:"lr"`
 	Warmup          int       `json:"warmup"`
+	LRDecay         string    `json:"lr_decay,omitempty"` // after the warm-up: "" (constant) or "cosine" (to LRMin at Steps)
+	LRMin           float64   `json:"lr_min,omitempty"`   // the cosine decay's final learning rate
 	WeightDecay     float64   `json:"weight_decay"`
 	ClipNorm        float64   `json:"clip_norm"`
 	EMADecay        float64   `json:"ema_decay"`
@@ -104,6 +107,10 @@ func (c TrainConfig) Validate() error {
 		return fmt.Errorf("log10 tau %g .. %g must be finite", c.Log10TauStart, c.Log10TauEnd)
 	case !(c.LR > 0) || !finite(c.LR):
 		return fmt.Errorf("learning rate %g must be positive and finite", c.LR)
+	case c.LRDecay != "" && c.LRDecay != LRDecayCosine:
+		return fmt.Errorf("lr_decay %q: want \"\" (constant after the warm-up) or %q", c.LRDecay, LRDecayCosine)
+	case !(c.LRMin >= 0 && c.LRMin <= c.LR):
+		return fmt.Errorf("lr_min %g outside [0, lr %g]", c.LRMin, c.LR)
 	case !(c.WeightDecay >= 0) || !finite(c.WeightDecay):
 		return fmt.Errorf("weight decay %g must be >= 0 and finite", c.WeightDecay)
 	case !(c.ClipNorm >= 0) || !finite(c.ClipNorm):
@@ -117,6 +124,19 @@ func (c TrainConfig) Validate() error {
 			c.Delta, (c.Steps-1)/c.RoundSteps+1, c.RoundSteps, 1+int(math.Floor(math.Log2(1/c.Delta))))
 	}
 	return nil
+}
+
+// LRDecayCosine names the cosine decay of the learning rate after the
+// warm-up (TrainConfig.LRDecay).
+const LRDecayCosine = "cosine"
+
+// LRSchedule returns the run's learning-rate schedule: linear warm-up, then
+// constant or cosine decay to LRMin at the last step.
+func (c TrainConfig) LRSchedule() nn.LRSchedule {
+	if c.LRDecay == LRDecayCosine {
+		return nn.WarmupCosine{LR: c.LR, Min: c.LRMin, Warmup: c.Warmup, Steps: c.Steps}
+	}
+	return nn.WarmupConstant{LR: c.LR, Warmup: c.Warmup}
 }
 
 // CheckMemory reports an error when training with c would not fit in the
@@ -227,7 +247,7 @@ func (t *Trainer) TrainStep() (Record, error) {
 	start := time.Now()
 	cfg := t.Cfg
 	micro := cfg.Batch / cfg.GradAccum
-	rec := Record{Step: t.Step + 1, Curriculum: t.InCurriculum(), LR: nn.WarmupConstant{LR: cfg.LR, Warmup: cfg.Warmup}.At(t.Step)}
+	rec := Record{Step: t.Step + 1, Curriculum: t.InCurriculum(), LR: cfg.LRSchedule().At(t.Step)}
 	tokens := 0
 	losses := make([]*tensor.Tensor, 0, cfg.GradAccum)
 	if s, ok := t.Obj.(Stateful); ok {

@@ -76,6 +76,12 @@ func ClipGradNormDeferred(params []Param, maxNorm float64) (norm func() float64)
 	return func() float64 { return math.Sqrt(float64(sumsq.Item())) }
 }
 
+// LRSchedule is a learning-rate schedule: the rate of the optimiser step
+// that follows `done` completed steps.
+type LRSchedule interface {
+	At(done int) float64
+}
+
 // WarmupConstant is the reference learning-rate schedule: linear warm-up
 // from 0 over Warmup steps, then constant (transformers'
 // get_constant_schedule_with_warmup; the first step uses lr 0).
@@ -91,6 +97,27 @@ func (s WarmupConstant) At(done int) float64 {
 		return s.LR * float64(done) / float64(s.Warmup)
 	}
 	return s.LR
+}
+
+// WarmupCosine is linear warm-up from 0 over Warmup steps, then cosine decay
+// from LR to Min at step Steps, constant at Min after it (transformers'
+// get_cosine_schedule_with_warmup with a floor).
+type WarmupCosine struct {
+	LR, Min       float64
+	Warmup, Steps int
+}
+
+// At returns the learning rate for the optimiser step that follows `done`
+// completed steps.
+func (s WarmupCosine) At(done int) float64 {
+	if done < s.Warmup {
+		return s.LR * float64(done) / float64(s.Warmup)
+	}
+	p := 1.0
+	if s.Steps > s.Warmup {
+		p = min(1, float64(done-s.Warmup)/float64(s.Steps-s.Warmup))
+	}
+	return s.Min + (s.LR-s.Min)*(1+math.Cos(math.Pi*p))/2
 }
 
 // EMA keeps an exponential moving average of parameters with the

@@ -64,3 +64,25 @@ func TestOptimizerMatchesPyTorch(t *testing.T) {
 		}
 	}
 }
+
+// WarmupCosine: linear from 0 over the warm-up, LR at its end, half-way
+// between LR and Min half-way through the decay, Min at the last step and
+// after it.
+func TestWarmupCosine(t *testing.T) {
+	s := WarmupCosine{LR: 1e-3, Min: 1e-4, Warmup: 4, Steps: 14}
+	for _, tc := range []struct {
+		done int
+		want float64
+	}{
+		{0, 0}, {1, 2.5e-4}, {3, 7.5e-4}, {4, 1e-3},
+		{6, 1e-4 + 9e-4*(1+math.Cos(math.Pi/5))/2},
+		{9, 5.5e-4}, {14, 1e-4}, {20, 1e-4},
+	} {
+		if got := s.At(tc.done); math.Abs(got-tc.want) > 1e-15 {
+			t.Errorf("At(%d) = %g, want %g", tc.done, got, tc.want)
+		}
+	}
+	if got := (WarmupCosine{LR: 1, Warmup: 5, Steps: 5}).At(5); got != 0 {
+		t.Errorf("decay of zero length: At(5) = %g, want Min 0", got)
+	}
+}

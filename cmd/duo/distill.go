@@ -51,6 +51,7 @@ func runDistill(args []string, stdout, stderr io.Writer) error {
 		f.out = "runs/distill"
 	}
 	var from *nn.DiT
+	var teacherSchedule string
 	if *teacherDir == "" && !f.resume {
 		return errors.New("--teacher is required (the trained model to distil)")
 	}
@@ -67,7 +68,7 @@ func runDistill(args []string, stdout, stderr io.Writer) error {
 		if m.Causal {
 			return fmt.Errorf("--teacher %s is an AR model; DCD distils a uniform-state diffusion model", *teacherDir)
 		}
-		from = m
+		from, teacherSchedule = m, info.Schedule
 		if !f.set["tokenizer"] {
 			f.tok = tokenizer.BytesSpec
 			if info.Tokenizer != "bytes" {
@@ -93,7 +94,12 @@ func runDistill(args []string, stdout, stderr io.Writer) error {
 			m.Dropout = f.dropout
 		}
 		cfg := duo.DefaultDistillConfig(m, *rounds, *roundSteps)
+		cfg.Schedule = teacherSchedule // evaluated and sampled as its teacher
+		if saved != nil {
+			cfg.Schedule = saved.Schedule
+		}
 		cfg.Batch, cfg.GradAccum, cfg.LR = f.batch, f.accum, f.lr
+		cfg.LRDecay, cfg.LRMin = f.lrDecayConfig()
 		cfg.WeightDecay, cfg.ClipNorm, cfg.EMADecay, cfg.Seed = f.wd, f.clip, f.ema, f.seed
 		cfg.GammaMin, cfg.GammaMax, cfg.Delta = f.gammaMin, f.gammaMax, *delta
 		if f.warmup >= 0 {

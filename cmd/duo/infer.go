@@ -73,6 +73,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	record := fs.Bool("record", false, "append this sampling run's metrics (Gen PPL with --judge, entropy, speed) to the checkpoint's run.json")
 	prompt := fs.String("prompt", "", "text every sample starts with (kept clean at every step; the rest is drawn)")
 	infill := fs.String("infill", "", `"before{}after": every sample starts with before and ends with after; the model fills {}`)
+	schedule := fs.String("schedule", "", "noise schedule to sample under: loglinear or cosine (default: the one config.json records, log-linear when none)")
 	temperature := fs.Float64("temperature", 1, "AR models: divides the logits (0: greedy); diffusion models ignore it")
 	stopEOT := fs.Bool("stop-at-eot", false, "end each sample at its first end-of-text token (models trained on documents joined by it, e.g. GPT-2's <|endoftext|>)")
 	var pf psiFlags
@@ -85,6 +86,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 		check{"temperature", *temperature >= 0 && finite(*temperature), "a finite number >= 0 (0: greedy)"},
 		check{"psi-high-frac", pf.highFrac >= 0 && pf.highFrac <= 1, "a fraction in [0, 1]"},
 		check{"psi-middle-frac", pf.middleFrac >= 0 && pf.highFrac+pf.middleFrac <= 1, "a fraction in [0, 1 - --psi-high-frac]"},
+		check{"schedule", *schedule == "" || *schedule == duo.ScheduleLogLinear || *schedule == duo.ScheduleCosine, "loglinear or cosine"},
 		check{"steps", cfg.Steps >= 1, "at least 1"},
 		check{"top-p", cfg.TopP > 0 && cfg.TopP <= 1, "a mass in (0, 1] (1: off)"},
 		check{"n", cfg.Batch >= 1, "at least 1"},
@@ -108,7 +110,10 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if cfg.Length == 0 {
 		cfg.Length = m.Length
 	}
-	if cfg.Objective, err = duo.ObjectiveNamed(info.Objective); err != nil {
+	if *schedule != "" {
+		info.Schedule = *schedule
+	}
+	if cfg.Objective, err = info.EvalObjective(); err != nil {
 		return err
 	}
 	if cfg.Fixed, err = fixedTokens(t, *prompt, *infill, cfg.Batch, cfg.Length); err != nil {
@@ -249,7 +254,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		stream = append(append([]int32(nil), c.Train...), c.Val...)
 	}
 	fmt.Fprintf(stderr, "scoring %s of %s: %d tokens\n", map[string]string{"all": "all", "val": "the validation split (last 10%)", "train": "the training split (first 90%)"}[*split], c.Source, len(stream))
-	obj, err := duo.ObjectiveNamed(info.Objective)
+	obj, err := info.EvalObjective()
 	if err != nil {
 		return err
 	}

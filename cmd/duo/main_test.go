@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -295,6 +296,58 @@ func TestTrainInit(t *testing.T) {
 	if changed > 0 {
 		t.Errorf("%d weights moved more than 1e-6 from the --init model in one step at lr 1e-12", changed)
 	}
+}
+
+// train --schedule cosine records the schedule in config.json and state.json
+// and sampling and evaluation take it from there; --lr-decay cosine warms
+// up, then decays the learning rate to --lr-min at the last step.
+func TestTrainSchedules(t *testing.T) {
+	dir := t.TempDir()
+	corpus := writeCorpus(t, dir)
+	out := dir + "/cos"
+	runOK(t, "train", "--data", corpus, "--out", out, "--model", "micro", "--hidden", "16", "--blocks", "1", "--heads", "2",
+		"--cond", "8", "--length", "8", "--batch", "2", "--steps", "9", "--warmup", "3", "--schedule", "cosine",
+		"--lr", "1e-3", "--lr-decay", "cosine", "--lr-min", "1e-4", "--threads", "1", "--device", "cpu")
+	_, info, err := duo.LoadModel(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := info.EvalObjective()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := obj.(duo.Duo); info.Schedule != duo.ScheduleCosine || !ok || d.Schedule != (duo.Cosine{}) {
+		t.Errorf("config.json schedule %q, evaluated by %#v; want cosine", info.Schedule, obj)
+	}
+	ck, err := duo.OpenCheckpoint(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Config duo.TrainConfig
+		Log    []duo.Record
+	}
+	raw, err := os.ReadFile(filepath.Join(ck.Dir, "state.json"))
+	if err == nil {
+		err = json.Unmarshal(raw, &st)
+	}
+	if err != nil || len(st.Log) != 9 {
+		t.Fatalf("state.json: %v (%d records)", err, len(st.Log))
+	}
+	want := []float64{0, 1e-3 / 3, 2e-3 / 3, 1e-3, 1e-4 + 9e-4*(1+math.Cos(math.Pi/6))/2, 1e-4 + 9e-4*(1+math.Cos(math.Pi/3))/2, 5.5e-4}
+	for i, w := range want {
+		if got := st.Log[i].LR; math.Abs(got-w) > 1e-12 {
+			t.Errorf("step %d: lr %g, want %g", i+1, got, w)
+		}
+	}
+	if got := st.Log[8].LR; math.Abs(got-(1e-4+9e-4*(1+math.Cos(5*math.Pi/6))/2)) > 1e-12 {
+		t.Errorf("last step: lr %g", got)
+	}
+	if st.Config.Schedule != duo.ScheduleCosine || st.Config.LRDecay != duo.LRDecayCosine || st.Config.LRMin != 1e-4 {
+		t.Errorf("state.json: schedule %q, lr_decay %q, lr_min %g", st.Config.Schedule, st.Config.LRDecay, st.Config.LRMin)
+	}
+	runOK(t, "sample", "--checkpoint", out, "--n", "1", "--steps", "4")
+	runOK(t, "eval", "--checkpoint", out, "--data", corpus, "--batch", "2", "--batches", "1")
 }
 
 // sample --stop-at-eot ends each sample at its first drawn <|endoftext|>,

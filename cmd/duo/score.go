@@ -75,7 +75,7 @@ func runScore(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	obj, err := duo.ObjectiveNamed(info.Objective)
+	obj, err := info.EvalObjective()
 	if err != nil {
 		return err
 	}

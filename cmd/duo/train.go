@@ -58,6 +58,8 @@ type trainFlags struct {
 	corpusFlags
 	data, out, tok, model, objective        string
 	curriculumMode, init                    string
+	schedule, lrDecay                       string
+	lrMin                                   float64
 	topk                                    int
 	length, hidden, blocks, heads, cond     int
 	dropout                                 float64
@@ -98,6 +100,14 @@ func (f *trainFlags) shape() (nn.Config, error) {
 	return m, nil
 }
 
+// lrDecayConfig returns TrainConfig.LRDecay and LRMin for the flags.
+func (f *trainFlags) lrDecayConfig() (string, float64) {
+	if f.lrDecay == duo.LRDecayCosine {
+		return duo.LRDecayCosine, f.lrMin
+	}
+	return "", f.lrMin
+}
+
 // buildConfig makes the run's configuration (see build).
 func (f *trainFlags) buildConfig(vocab int, saved *duo.TrainConfig) (duo.TrainConfig, error) {
 	if f.build != nil {
@@ -128,6 +138,7 @@ func (f *trainFlags) register(fs *flag.FlagSet, steps int, model string) {
 	fs.StringVar(&f.curriculumMode, "curriculum", "auto", "the curriculum's input: simple (the full softmax over the vocabulary), topk (its --topk largest entries and the clean token's, drawn without the K-sized latent: Duo++), auto (topk above 1024 ids)")
 	fs.IntVar(&f.topk, "topk", duo.DefaultTopK, "entries kept by --curriculum topk besides the clean token's")
 	fs.IntVar(&f.warmup, "warmup", -1, "linear warm-up steps (-1: 10% of --steps, at most 2500)")
+	fs.StringVar(&f.schedule, "schedule", duo.ScheduleLogLinear, "noise schedule: loglinear (the paper's for text) or cosine; recorded in config.json, sampling and evaluation use it")
 	fs.Float64Var(&f.gammaMin, "gamma-min", 0, "curriculum log-SNR range: lower end (with --gamma-max 0 too: the range where alpha = T(gamma) spans [0.95, 0.05] for the vocabulary, as the paper chooses it; -3.57, -1.86 for GPT-2's)")
 	fs.Float64Var(&f.gammaMax, "gamma-max", 0, "curriculum log-SNR range: upper end (see --gamma-min)")
 	fs.Float64Var(&f.tauStart, "log10-tau", -3, "curriculum softmax temperature, log10 (start of its schedule)")
@@ -149,6 +160,8 @@ func (f *trainFlags) registerRun(fs *flag.FlagSet, out string, d runDefaults) {
 	fs.IntVar(&f.batch, "batch", d.batch, "sequences per optimiser step")
 	fs.IntVar(&f.accum, "grad-accum", 1, "forward/backward passes per step (the batch is split between them)")
 	fs.Float64Var(&f.lr, "lr", d.lr, "peak learning rate (AdamW)")
+	fs.StringVar(&f.lrDecay, "lr-decay", "constant", "learning rate after the warm-up: constant, or cosine (decays to --lr-min at the last step)")
+	fs.Float64Var(&f.lrMin, "lr-min", 0, "final learning rate of --lr-decay cosine")
 	fs.Float64Var(&f.wd, "weight-decay", 0, "AdamW decoupled weight decay")
 	fs.Float64Var(&f.clip, "clip", 1, "gradient clipping by global norm (0: off)")
 	fs.Float64Var(&f.ema, "ema", d.ema, "EMA decay of the weights used for evaluation and sampling")
@@ -186,6 +199,9 @@ func (f *trainFlags) validate(fs *flag.FlagSet) error {
 		check{"grad-accum", f.accum >= 1 && f.batch%f.accum == 0, "at least 1 and a divisor of --batch"},
 		check{"lr", f.lr > 0 && finite(f.lr), "a positive finite number"},
 		check{"warmup", f.warmup >= -1, ">= 0 (-1: 10% of --steps)"},
+		check{"schedule", f.schedule == "" || f.schedule == duo.ScheduleLogLinear || f.schedule == duo.ScheduleCosine, "loglinear or cosine"},
+		check{"lr-decay", f.lrDecay == "constant" || f.lrDecay == duo.LRDecayCosine, "constant or cosine"},
+		check{"lr-min", f.lrMin >= 0 && f.lrMin <= f.lr, "in [0, --lr]"},
 		check{"weight-decay", f.wd >= 0 && finite(f.wd), "a finite number >= 0"},
 		check{"clip", f.clip >= 0 && finite(f.clip), "a finite number >= 0 (0: off)"},
 		check{"ema", f.ema >= 0 && f.ema < 1, "a decay in [0, 1)"},
@@ -236,6 +252,8 @@ func (f *trainFlags) config(vocab int) (duo.TrainConfig, error) {
 		cfg.CurriculumSteps, cfg.TopK = 0, 0
 	}
 	cfg.LR, cfg.WeightDecay, cfg.ClipNorm, cfg.EMADecay = f.lr, f.wd, f.clip, f.ema
+	cfg.LRDecay, cfg.LRMin = f.lrDecayConfig()
+	cfg.Schedule = f.schedule
 	cfg.Warmup = f.warmup
 	if cfg.Warmup < 0 {
 		cfg.Warmup = min(2500, f.steps/10)
@@ -423,6 +441,9 @@ func train(ctx context.Context, f *trainFlags, stdout, stderr io.Writer) (*duo.T
 	if c.Warmup > 0 {
 		warm = fmt.Sprintf("warm-up %d", c.Warmup)
 	}
+	if c.LRDecay == duo.LRDecayCosine {
+		warm += fmt.Sprintf(", cosine decay to %g", c.LRMin)
+	}
 	fmt.Fprintf(stderr, "model: %d params (D=%d, %d blocks, %d heads, C=%d, L=%d, K=%d, dropout %g), objective %s\n",
 		t.Model.NumParams(), c.Model.Hidden, c.Model.Blocks, c.Model.Heads, c.Model.Cond, c.Model.Length, c.Model.Vocab, c.Model.Dropout, c.Objective)
 	curr := fmt.Sprint(c.CurriculumSteps)
@@ -534,6 +555,9 @@ var resumeFlags = map[string]struct {
 }{
 	"steps":            {true, func(c *duo.TrainConfig) []any { return []any{&c.Steps} }},
 	"lr":               {true, func(c *duo.TrainConfig) []any { return []any{&c.LR} }},
+	"lr-decay":         {true, func(c *duo.TrainConfig) []any { return []any{&c.LRDecay} }},
+	"lr-min":           {true, func(c *duo.TrainConfig) []any { return []any{&c.LRMin} }},
+	"schedule":         {false, func(c *duo.TrainConfig) []any { return []any{&c.Schedule} }},
 	"curriculum-steps": {true, func(c *duo.TrainConfig) []any { return []any{&c.CurriculumSteps} }},
 	"curriculum":       {false, func(c *duo.TrainConfig) []any { return []any{&c.TopK} }},
 	"topk":             {false, func(c *duo.TrainConfig) []any { return []any{&c.TopK} }},
