@@ -18,9 +18,9 @@ import (
 	"github.com/duo-go/duo/internal/atomicfile"
 	"github.com/duo-go/duo/internal/checkpoint"
 	"github.com/duo-go/duo/internal/safetensors"
-	"github.com/duo-go/duo/internal/tokenizer"
 	"github.com/duo-go/duo/nn"
 	"github.com/duo-go/duo/tensor"
+	"github.com/duo-go/duo/tokenizer"
 )
 
 // A run directory holds what inference needs at its top level, config.json

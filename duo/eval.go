@@ -1,6 +1,7 @@
 package duo
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -33,6 +34,12 @@ type EvalOptions struct {
 // antithetic times and noise (a bound), or once (an exact objective).
 // Dropout is off.
 func Evaluate(m *nn.DiT, stream []int32, opt EvalOptions) (EvalResult, error) {
+	return EvaluateContext(context.Background(), m, stream, opt)
+}
+
+// EvaluateContext is Evaluate that stops between batches, returning ctx's
+// error, once ctx is done.
+func EvaluateContext(ctx context.Context, m *nn.DiT, stream []int32, opt EvalOptions) (EvalResult, error) {
 	obj := opt.Objective
 	if obj == nil {
 		obj = Objective(USDM{})
@@ -71,6 +78,9 @@ func Evaluate(m *nn.DiT, stream []int32, opt EvalOptions) (EvalResult, error) {
 	var samples []float64
 	tokens := 0
 	for i := 0; i < batches; i++ {
+		if err := ctx.Err(); err != nil {
+			return EvalResult{}, err
+		}
 		b := Batch{Tokens: stream[i*B*span : (i+1)*B*span], B: B, RNG: rng}
 		for r := 0; r < mc; r++ {
 			nll, err := obj.NLL(m, b)

@@ -1,6 +1,7 @@
 package duo
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/duo-go/duo/autograd"
@@ -145,7 +146,7 @@ func MDLMPosterior(dst, x []float64, zt int, alphaT, alphaS float64) {
 // step computes x_theta (float64, optional nucleus) and draws masked
 // positions from MDLMPosterior; the final step (alpha_s = 1) unmasks the
 // rest by a draw (ancestral) or the argmax (greedy).
-func (o MDLM) sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
+func (o MDLM) sample(ctx context.Context, m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 	if cfg.Sampler == SamplerNone {
 		return nil, fmt.Errorf("sample: sampler none would leave masked tokens in an MDLM sample; use ancestral or greedy")
 	}
@@ -158,7 +159,7 @@ func (o MDLM) sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 	if sched == nil {
 		sched = o.schedule()
 	}
-	rng := tensor.NewRNG(cfg.Seed)
+	rows := cfg.rows()
 	z := make([]int32, B*L)
 	for i := range z {
 		z[i] = mask
@@ -181,10 +182,7 @@ func (o MDLM) sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 		for b := range sigma {
 			sigma[b] = float32(Sigma(at))
 		}
-		seeds := make([]uint64, B*L)
-		for i := range seeds {
-			seeds[i] = rng.Uint64()
-		}
+		seeds := rows.positionSeeds(L)
 		return logitRows(m, nn.Input{Batch: B, IDs: z, Sigma: sigma}, func(lo int, x []float32) {
 			parallel.For(len(x)/K, 16, func(a, b int) {
 				p, q, scratch := make([]float64, K-1), make([]float64, K), make([]float32, K)
@@ -216,10 +214,16 @@ func (o MDLM) sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 		})
 	}
 	for k := 0; k < cfg.Steps; k++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		if err := step(sched.Alpha(grid[k]), sched.Alpha(grid[k+1]), kappas[k], false); err != nil {
 			return nil, err
 		}
 		trace(grid[k+1])
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if err := step(sched.Alpha(tMin), 1, 1, cfg.Sampler == SamplerGreedy); err != nil {
 		return nil, err

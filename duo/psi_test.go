@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/duo-go/duo/nn"
-	"github.com/duo-go/duo/tensor"
 )
 
 // psiGolden is testdata/psi_golden.json, written by
@@ -151,7 +150,7 @@ func TestPsiStepDistribution(t *testing.T) {
 	for _, c := range []struct{ at, as, kappa float64 }{{0.4, 0.55, 0.3}, {0.4, 0.55, 0}, {0.4, 0.4, 0.5}} {
 		z := slices.Clone(z0)
 		step := denoise{B: copies, L: L, AlphaT: c.at, AlphaS: c.as, Corrector: 1 - c.kappa, TopP: 1}
-		if err := step.run(m, z, tensor.NewRNG(3)); err != nil {
+		if err := step.run(m, z, SampleConfig{Batch: copies, Seed: 3}.rows()); err != nil {
 			t.Fatal(err)
 		}
 		for i := range L {

@@ -1,6 +1,7 @@
 package duo
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/duo-go/duo/internal/parallel"
@@ -26,7 +27,11 @@ type SampleConfig struct {
 	TopP    float64 // nucleus mass kept of x_theta (1 or 0: off)
 	Batch   int     // sequences
 	Length  int     // tokens per sequence (at most the model's length)
-	Seed    uint64
+	Seed    uint64  // the seed of the rows' seeds (RowSeeds), unless Seeds is set
+	// Seeds, when set, holds one seed per row: row b's draws come from
+	// Seeds[b] alone, so a row is the same whatever is sampled beside it
+	// (requests batched together). Nil: RowSeeds(Seed, Batch).
+	Seeds []uint64
 	// Schedule is the noise schedule to sample under (nil: the Objective's,
 	// which ModelInfo.EvalObjective gives as the model was trained, else
 	// the log-linear schedule of text models).
@@ -74,6 +79,8 @@ func (c SampleConfig) Validate(maxLen int) error {
 		return fmt.Errorf("repair input has %d tokens, want %d x %d", len(c.Repair), c.Batch, c.Length)
 	case c.Repair != nil && !(c.From > 0 && c.From <= 1):
 		return fmt.Errorf("repair start time %g outside (0, 1]", c.From)
+	case c.Seeds != nil && len(c.Seeds) != c.Batch:
+		return fmt.Errorf("seeds: %d, want one per row (%d)", len(c.Seeds), c.Batch)
 	case c.Fixed != nil && len(c.Fixed) != c.Batch*c.Length:
 		return fmt.Errorf("fixed tokens: %d entries, want %d x %d", len(c.Fixed), c.Batch, c.Length)
 	case c.Psi != nil && c.Repair != nil:
@@ -82,6 +89,45 @@ func (c SampleConfig) Validate(maxLen int) error {
 		return c.Psi.Validate()
 	}
 	return nil
+}
+
+// RowSeeds returns the seeds of n rows sampled with seed: the first n
+// draws of its stream, so the first rows of a larger batch are the rows of
+// a smaller one.
+func RowSeeds(seed uint64, n int) []uint64 {
+	rng := tensor.NewRNG(seed)
+	s := make([]uint64, n)
+	for i := range s {
+		s[i] = rng.Uint64()
+	}
+	return s
+}
+
+// rows returns the random stream of each row (see Seeds).
+func (c SampleConfig) rows() rowStreams {
+	seeds := c.Seeds
+	if seeds == nil {
+		seeds = RowSeeds(c.Seed, c.Batch)
+	}
+	r := make(rowStreams, len(seeds))
+	for b, s := range seeds {
+		r[b] = tensor.NewRNG(s)
+	}
+	return r
+}
+
+// rowStreams are the random streams of a batch's rows.
+type rowStreams []*tensor.RNG
+
+// positionSeeds returns one seed per position of the B rows of L tokens,
+// row b's from its own stream: a stream per position, so the draws depend
+// neither on the thread count nor on the other rows.
+func (r rowStreams) positionSeeds(L int) []uint64 {
+	seeds := make([]uint64, len(r)*L)
+	for i := range seeds {
+		seeds[i] = r[i/L].Uint64()
+	}
+	return seeds
 }
 
 // fix writes the fixed tokens of cfg into z, checking them against a
@@ -105,6 +151,12 @@ func (c SampleConfig) fix(z []int32, free int) error {
 // noise removal of cfg.Sampler. With cfg.Psi, the grid and each step's
 // draw are the Psi-sampler's.
 func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
+	return SampleContext(context.Background(), m, cfg)
+}
+
+// SampleContext is Sample that stops between steps, returning ctx's error,
+// once ctx is done.
+func SampleContext(ctx context.Context, m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 	if m.Causal {
 		return nil, fmt.Errorf("sample: the model is causal (AR); diffusion sampling needs a Duo/UDLM denoiser")
 	}
@@ -117,11 +169,11 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 		return nil, err
 	}
 	if s, ok := cfg.Objective.(interface {
-		sample(*nn.DiT, SampleConfig) ([][]int32, error)
+		sample(context.Context, *nn.DiT, SampleConfig) ([][]int32, error)
 	}); ok {
-		return s.sample(m, cfg)
+		return s.sample(ctx, m, cfg)
 	}
-	rng := tensor.NewRNG(cfg.Seed)
+	rows := cfg.rows()
 	sched := cfg.Schedule
 	if sched == nil {
 		sched = LogLinear{}
@@ -133,7 +185,7 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 	z := make([]int32, B*L)
 	for i := range z {
 		if cfg.Repair == nil {
-			z[i] = int32(rng.IntN(K))
+			z[i] = int32(rows[i/L].IntN(K))
 			continue
 		}
 		if id := cfg.Repair[i]; id < 0 || int(id) >= K {
@@ -155,15 +207,21 @@ func Sample(m *nn.DiT, cfg SampleConfig) ([][]int32, error) {
 	}
 	trace(start)
 	for k := 0; k < cfg.Steps; k++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		step := denoise{B: B, L: L, AlphaT: sched.Alpha(grid[k]), AlphaS: sched.Alpha(grid[k+1]), Corrector: 1 - kappas[k], TopP: cfg.TopP, Fixed: cfg.Fixed}
-		if err := step.run(m, z, rng); err != nil {
+		if err := step.run(m, z, rows); err != nil {
 			return nil, err
 		}
 		trace(grid[k+1])
 	}
 	if cfg.Sampler != SamplerNone {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		final := denoise{B: B, L: L, AlphaT: sched.Alpha(tMin), AlphaS: 1, TopP: cfg.TopP, Greedy: cfg.Sampler == SamplerGreedy, Fixed: cfg.Fixed}
-		if err := final.run(m, z, rng); err != nil {
+		if err := final.run(m, z, rows); err != nil {
 			return nil, err
 		}
 		trace(0)
@@ -212,16 +270,13 @@ type denoise struct {
 // p_theta(z_s | z_t) = q(z_s | z_t, x_theta) (Eq. 4), or from the Psi
 // mixture (PsiPosterior) when Corrector > 0, or by argmax x_theta when
 // Greedy.
-func (d denoise) run(m *nn.DiT, z []int32, rng *tensor.RNG) error {
+func (d denoise) run(m *nn.DiT, z []int32, rows rowStreams) error {
 	sigma := make([]float32, d.B)
 	for b := range sigma {
 		sigma[b] = float32(Sigma(d.AlphaT))
 	}
 	K := m.Vocab
-	seeds := make([]uint64, d.B*d.L) // one stream per position: independent of the thread count
-	for i := range seeds {
-		seeds[i] = rng.Uint64()
-	}
+	seeds := rows.positionSeeds(d.L)
 	return logitRows(m, nn.Input{Batch: d.B, IDs: z, Sigma: sigma}, func(lo int, x []float32) {
 		parallel.For(len(x)/K, 16, func(a, b int) {
 			p, scratch := make([]float64, K), make([]float32, K)

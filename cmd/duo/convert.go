@@ -15,8 +15,8 @@ import (
 	"strings"
 
 	"github.com/duo-go/duo/duo"
-	"github.com/duo-go/duo/internal/tokenizer"
 	"github.com/duo-go/duo/nn"
+	"github.com/duo-go/duo/tokenizer"
 )
 
 // The authors' released formats: convert (Lightning .ckpt or a Hugging Face

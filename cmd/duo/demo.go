@@ -14,8 +14,8 @@ import (
 	"github.com/duo-go/duo/duo"
 	"github.com/duo-go/duo/internal/parallel"
 	"github.com/duo-go/duo/internal/plot"
-	"github.com/duo-go/duo/internal/tokenizer"
 	"github.com/duo-go/duo/nn"
+	"github.com/duo-go/duo/tokenizer"
 )
 
 // runDemo trains a small Duo with the curriculum on a real corpus for a few

@@ -6,8 +6,8 @@ import (
 	"io"
 
 	"github.com/duo-go/duo/duo"
-	"github.com/duo-go/duo/internal/tokenizer"
 	"github.com/duo-go/duo/nn"
+	"github.com/duo-go/duo/tokenizer"
 )
 
 func init() {

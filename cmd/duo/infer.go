@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,48 +14,37 @@ import (
 
 	"github.com/duo-go/duo/duo"
 	"github.com/duo-go/duo/internal/data"
-	"github.com/duo-go/duo/internal/tokenizer"
 	"github.com/duo-go/duo/nn"
 	"github.com/duo-go/duo/tensor"
+	"github.com/duo-go/duo/tokenizer"
 )
 
 // errNoTokenizer says that a checkpoint's tokenizer is unknown; commands
 // that handle only token ids go on without one (see idsOnly).
-var errNoTokenizer = errors.New("no tokenizer")
+var errNoTokenizer = duo.ErrNoTokenizer
 
-// loadCheckpoint opens a checkpoint directory and its tokenizer (the
-// --tokenizer flag wins over what the checkpoint names). When the
-// tokenizer cannot be known it returns the model with an error wrapping
-// errNoTokenizer.
+// loadCheckpoint opens a checkpoint directory and its tokenizer (see
+// openModel). When the tokenizer cannot be known it returns the model with
+// an error wrapping errNoTokenizer.
 func loadCheckpoint(dir, tokSpec string) (*nn.DiT, duo.ModelInfo, tokenizer.Tokenizer, error) {
+	m, err := openModel(dir, tokSpec)
+	if m == nil {
+		return nil, duo.ModelInfo{}, nil, err
+	}
+	return m.Net, m.Info, m.Tokenizer, err
+}
+
+// openModel is duo.Open for the --checkpoint and --tokenizer flags (the
+// flag wins over what the checkpoint names).
+func openModel(dir, tokSpec string) (*duo.Model, error) {
 	if dir == "" {
-		return nil, duo.ModelInfo{}, nil, errors.New("--checkpoint is required")
+		return nil, errors.New("--checkpoint is required")
 	}
-	m, info, err := duo.LoadModel(dir)
-	if err != nil {
-		return nil, info, nil, err
+	m, err := duo.Open(dir, &duo.OpenOptions{Tokenizer: tokSpec})
+	if errors.Is(err, errNoTokenizer) {
+		err = fmt.Errorf("%w (pass --tokenizer)", err)
 	}
-	if tokSpec == "" {
-		switch {
-		case info.Tokenizer == "bytes":
-			tokSpec = tokenizer.BytesSpec
-		case tokenizer.HasBPEFiles(dir):
-			tokSpec = dir
-		case tokenizer.IsGPT2Vocab(m.Vocab):
-			tokSpec = tokenizer.GPT2Spec // the authors' checkpoints: GPT-2's BPE, embedded
-		default:
-			return m, info, nil, fmt.Errorf("%s: config.json names no tokenizer and the directory holds no tokenizer files "+
-				"(encoder.json+vocab.bpe, vocab.json+merges.txt or tokenizer.json); pass --tokenizer: %w", dir, errNoTokenizer)
-		}
-	}
-	tok, err := tokenizer.Load(tokSpec)
-	if err != nil {
-		return nil, info, nil, err
-	}
-	if tok.VocabSize() > m.Vocab {
-		return nil, info, nil, fmt.Errorf("tokenizer has %d ids but the model only %d", tok.VocabSize(), m.Vocab)
-	}
-	return m, info, tok, nil
+	return m, err
 }
 
 func runSample(args []string, stdout, stderr io.Writer) error {
@@ -103,30 +93,26 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer release()
-	m, info, t, err := loadCheckpoint(*dir, *tok)
+	model, err := openModel(*dir, *tok)
 	if err != nil {
 		return err
 	}
-	if cfg.Length == 0 {
-		cfg.Length = m.Length
-	}
 	if *schedule != "" {
-		info.Schedule = *schedule
+		model.Info.Schedule = *schedule
 	}
-	if cfg.Objective, err = info.EvalObjective(); err != nil {
-		return err
-	}
-	if cfg.Fixed, err = fixedTokens(t, *prompt, *infill, cfg.Batch, cfg.Length); err != nil {
-		return err
-	}
-	eot := int32(-1)
-	if *stopEOT {
-		if eot = t.EOT(); eot < 0 {
-			return fmt.Errorf("--stop-at-eot: the tokenizer of %s has no end-of-text token", *dir)
+	opt := duo.GenerateOptions{Prompt: *prompt, Infill: *infill, N: cfg.Batch, Length: cfg.Length, Steps: cfg.Steps, Sampler: cfg.Sampler,
+		TopP: cfg.TopP, Temperature: *temperature, Seed: cfg.Seed, StopAtEOT: *stopEOT, Psi: cfg.Psi}
+	m := model.Net
+	if m.Causal {
+		if *temperature == 0 {
+			opt.Sampler = duo.SamplerGreedy
 		}
-		if *infill != "" {
-			return errors.New("--stop-at-eot and --infill: an infill ends with its fixed text, not at an end-of-text token")
+		if cfg.Psi != nil {
+			return errors.New("--sampler-mode psi needs a diffusion model")
 		}
+	}
+	if cfg, err = model.SampleConfig(opt); err != nil {
+		return err
 	}
 	var judge *nn.DiT
 	if *judgeDir != "" {
@@ -135,25 +121,22 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	begin := time.Now()
-	var out [][]int32
-	if m.Causal {
-		out, err = sampleAR(m, t, &cfg, *infill, *temperature, *dir)
-	} else {
-		out, err = duo.Sample(m, cfg)
-	}
+	gens, err := model.Generate(context.Background(), opt)
 	if err != nil {
 		return err
 	}
 	wall := time.Since(begin)
 	if m.Causal {
+		cfg.Sampler, cfg.Steps = "ar", 0
 		fmt.Fprintf(stderr, "AR sampling (KV cache): %d tokens in %v, %.0f tokens/s\n", cfg.Batch*cfg.Length, wall.Round(time.Millisecond), float64(cfg.Batch*cfg.Length)/wall.Seconds())
 	}
-	if eot >= 0 {
-		out = cutAtEOT(out, eot, cfg.Fixed)
+	out := make([][]int32, len(gens))
+	for i, g := range gens {
+		out[i] = g.Tokens
 	}
 	res := sampleFile{Steps: cfg.Steps, Sampler: cfg.Sampler}
 	for _, ids := range out {
-		res.Samples = append(res.Samples, sampleRecord{t.Decode(ids), ids, len(ids), duo.Entropy(ids)})
+		res.Samples = append(res.Samples, sampleRecord{model.Tokenizer.Decode(ids), ids, len(ids), duo.Entropy(ids)})
 	}
 	if judge != nil {
 		g, err := duo.GenPPL(judge, out)
@@ -383,91 +366,3 @@ func (t idsOnly) Decode(ids []int32) string {
 func (t idsOnly) VocabSize() int { return t.vocab }
 
 func (t idsOnly) EOT() int32 { return -1 }
-
-// fixedTokens builds SampleConfig.Fixed for --prompt or --infill: the
-// prompt's tokens at the start of every sample, or the infill's before at
-// the start and after at the end; nil when neither is given.
-// sampleAR draws from an AR model left to right (duo.SampleAR): the prompt
-// (cfg.Fixed's leading tokens, see fixedTokens), or the tokenizer's
-// end-of-text token as a start token, dropped from the output. cfg.Sampler
-// becomes "ar".
-func sampleAR(m *nn.DiT, t tokenizer.Tokenizer, cfg *duo.SampleConfig, infill string, temperature float64, dir string) ([][]int32, error) {
-	switch {
-	case infill != "":
-		return nil, errors.New("--infill needs a diffusion model; an AR model continues a --prompt")
-	case cfg.Psi != nil:
-		return nil, errors.New("--sampler-mode psi needs a diffusion model")
-	}
-	var prompt []int32
-	for _, id := range cfg.Fixed[:min(len(cfg.Fixed), cfg.Length)] {
-		if id < 0 {
-			break
-		}
-		prompt = append(prompt, id)
-	}
-	length, start := cfg.Length, len(prompt) == 0
-	if start {
-		eot := t.EOT()
-		if eot < 0 {
-			return nil, fmt.Errorf("%s is an AR model and its tokenizer has no start (end-of-text) token: give --prompt", dir)
-		}
-		prompt, length = []int32{eot}, length+1
-	}
-	out, err := duo.SampleAR(m, duo.ARConfig{Temperature: temperature, TopP: cfg.TopP, Batch: cfg.Batch, Length: length, Prompt: prompt, Seed: cfg.Seed})
-	if err != nil {
-		return nil, err
-	}
-	cfg.Sampler, cfg.Steps = "ar", 0
-	if start {
-		for b := range out {
-			out[b] = out[b][1:]
-		}
-	}
-	return out, nil
-}
-
-// cutAtEOT ends each sample before its first end-of-text id drawn by the
-// sampler (fixed positions, a prompt's, are not cut at).
-func cutAtEOT(out [][]int32, eot int32, fixed []int32) [][]int32 {
-	for b, ids := range out {
-		for i, id := range ids {
-			if id == eot && (fixed == nil || fixed[b*len(ids)+i] < 0) {
-				out[b] = ids[:i]
-				break
-			}
-		}
-	}
-	return out
-}
-
-func fixedTokens(t tokenizer.Tokenizer, prompt, infill string, batch, length int) ([]int32, error) {
-	if prompt != "" && infill != "" {
-		return nil, errors.New("--prompt and --infill: give one")
-	}
-	var before, after []int32
-	switch {
-	case prompt != "":
-		before = t.Encode(prompt)
-	case infill != "":
-		b, a, ok := strings.Cut(infill, "{}")
-		if !ok {
-			return nil, fmt.Errorf("--infill %q: want before{}after, with {} where the model writes", infill)
-		}
-		before, after = t.Encode(b), t.Encode(a)
-	default:
-		return nil, nil
-	}
-	if len(before)+len(after) >= length {
-		return nil, fmt.Errorf("the fixed text is %d tokens, leaving nothing to sample in %d (--length)", len(before)+len(after), length)
-	}
-	fixed := make([]int32, batch*length)
-	for b := range batch {
-		row := fixed[b*length : (b+1)*length]
-		for i := range row {
-			row[i] = -1
-		}
-		copy(row, before)
-		copy(row[length-len(after):], after)
-	}
-	return fixed, nil
-}

@@ -418,7 +418,7 @@ func TestScoreCLI(t *testing.T) {
 				t.Errorf("sample of an AR model printed %q", text)
 			}
 			var stdout, stderr bytes.Buffer
-			if code := run([]string{"sample", "--checkpoint", out, "--device", "cpu"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "give --prompt") {
+			if code := run([]string{"sample", "--checkpoint", out, "--device", "cpu"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "needs a prompt") {
 				t.Errorf("AR sample without a prompt: status %d, %q", code, stderr.String())
 			}
 		}

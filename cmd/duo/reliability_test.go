@@ -21,7 +21,7 @@ import (
 	"github.com/duo-go/duo/internal/checkpoint"
 	"github.com/duo-go/duo/internal/data"
 	"github.com/duo-go/duo/internal/safetensors"
-	"github.com/duo-go/duo/internal/tokenizer"
+	"github.com/duo-go/duo/tokenizer"
 )
 
 // The reliability tests run the real program: the test binary re-executes

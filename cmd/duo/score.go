@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/duo-go/duo/duo"
-	"github.com/duo-go/duo/internal/tokenizer"
 	"github.com/duo-go/duo/nn"
+	"github.com/duo-go/duo/tokenizer"
 )
 
 func init() {

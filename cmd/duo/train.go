@@ -19,8 +19,8 @@ import (
 	"github.com/duo-go/duo/internal/atomicfile"
 	"github.com/duo-go/duo/internal/data"
 	"github.com/duo-go/duo/internal/parallel"
-	"github.com/duo-go/duo/internal/tokenizer"
 	"github.com/duo-go/duo/nn"
+	"github.com/duo-go/duo/tokenizer"
 )
 
 // presets are named model sizes. tiny and small are the reference configs

@@ -17,7 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/duo-go/duo/internal/tokenizer"
+	"github.com/duo-go/duo/tokenizer"
 )
 
 // Tokenizer is the tokenizer package's interface: what Load needs to turn

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden data for internal/tokenizer (GPT-2 byte-level BPE).
+"""Golden data for tokenizer/ (GPT-2 byte-level BPE).
 
 The Encoder class below is a faithful copy of OpenAI's gpt-2 src/encoder.py
 (https://github.com/openai/gpt-2/blob/master/src/encoder.py, MIT licence);

@@ -11,9 +11,9 @@ import (
 // Shared data (outside the repository) and golden files (made by
 // tools/golden/bpe_golden.py).
 const (
-	gpt2Dir         = "../../../shared/data/gpt2"
-	shakespearePath = "../../../shared/data/tinyshakespeare.txt"
-	goldenDir       = "../../testdata"
+	gpt2Dir         = "../../shared/data/gpt2"
+	shakespearePath = "../../shared/data/tinyshakespeare.txt"
+	goldenDir       = "../testdata"
 )
 
 // loadGPT2 returns the GPT-2 tokenizer embedded in the binary (the same
