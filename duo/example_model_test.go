@@ -1,0 +1,129 @@
+package duo_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/duo-go/duo/duo"
+	"github.com/duo-go/duo/nn"
+	"github.com/duo-go/duo/tensor"
+)
+
+// authorsLayout writes a small untrained model in the authors' Hugging Face
+// layout with GPT-2's vocabulary plus [MASK] (K = 50258), as their released
+// checkpoints have, and returns its directory.
+func authorsLayout() string {
+	net, err := nn.NewDiT(nn.Config{Vocab: 50258, Length: 16, Hidden: 16, Cond: 8, Blocks: 1, Heads: 2, MLPRatio: 4}, tensor.NewRNG(1))
+	if err != nil {
+		log.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "duo-authors")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := nn.SaveHF(dir, net); err != nil {
+		log.Fatal(err)
+	}
+	return dir
+}
+
+// Open a model directory of the authors' layout (its GPT-2 tokenizer is
+// embedded in this package) and continue a prompt.
+func ExampleOpen() {
+	dir := authorsLayout()
+	defer os.RemoveAll(dir)
+
+	m, err := duo.Open(dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	gens, err := m.Generate(context.Background(), duo.GenerateOptions{Prompt: "The meaning of life is", N: 2, Steps: 8, Seed: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, g := range gens {
+		fmt.Println(strings.HasPrefix(g.Text, "The meaning of life is"), len(g.Tokens), "tokens")
+	}
+	fmt.Println(m.Tokenizer.Encode(" is"), m.Tokenizer.Decode([]int32{464, 3616}))
+	// Output:
+	// true 16 tokens
+	// true 16 tokens
+	// [318] The meaning
+}
+
+// Watch the text emerge from the noise: OnStep receives every sample's text
+// after each denoising step; cancelling the context stops between steps.
+func ExampleModel_Generate() {
+	dir := authorsLayout()
+	defer os.RemoveAll(dir)
+	m, err := duo.Open(dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err = m.Generate(ctx, duo.GenerateOptions{Infill: "Once upon{} happily ever after.", Steps: 100, OnStep: func(s duo.Step) {
+		fmt.Printf("step %d of %d, t = %.2f, ends well: %v\n", s.Step, s.Steps, s.T, strings.HasSuffix(s.Texts[0], " happily ever after."))
+		if s.Step == 2 {
+			cancel()
+		}
+	}})
+	fmt.Println(err)
+	// Output:
+	// step 0 of 101, t = 1.00, ends well: true
+	// step 1 of 101, t = 0.99, ends well: true
+	// step 2 of 101, t = 0.98, ends well: true
+	// context canceled
+}
+
+// Score continuations of a context: the exact log-likelihood for an AR
+// model; for a diffusion model the ELBO with its Monte Carlo standard error.
+func ExampleModel_Score() {
+	dir := authorsLayout()
+	defer os.RemoveAll(dir)
+	m, err := duo.Open(dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, choice := range []string{" Paris.", " a large city in Europe."} {
+		s, err := m.Score(context.Background(), "The capital of France is", choice, duo.ScoreOptions{MC: 16})
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%q: %d tokens, log p <= 0: %v, standard error > 0: %v\n", choice, s.Tokens, s.LogLik <= 0, s.StdErr > 0)
+	}
+	// Output:
+	// " Paris.": 2 tokens, log p <= 0: true, standard error > 0: true
+	// " a large city in Europe.": 6 tokens, log p <= 0: true, standard error > 0: true
+}
+
+// The examples/embed program is a module of its own that requires this one:
+// it opens the authors' layout (K = 50258) and generates from a prompt with
+// only public packages (an internal import would not build there).
+func TestEmbedProgram(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program (go run)")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	dir := authorsLayout()
+	defer os.RemoveAll(dir)
+	cmd := exec.Command(gobin, "run", ".", "-model", dir, "-prompt", "Hello world", "-steps", "3")
+	cmd.Dir = filepath.Join("..", "examples", "embed")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go run examples/embed: %v\n%s", err, stderr.String())
+	}
+	if !strings.HasPrefix(stdout.String(), "Hello world") || strings.Count(stderr.String(), "step ") != 5 {
+		t.Errorf("examples/embed printed %q, with steps %q", stdout.String(), stderr.String())
+	}
+}
