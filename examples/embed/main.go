@@ -31,7 +31,9 @@ func main() {
 		log.Fatal(err)
 	}
 	gens, err := m.Generate(ctx, duo.GenerateOptions{Prompt: *prompt, Steps: *steps, Seed: 1,
-		OnStep: func(s duo.Step) { fmt.Fprintf(os.Stderr, "step %d/%d (t=%.3f): %q\n", s.Step, s.Steps, s.T, s.Texts[0]) }})
+		OnStep: func(s duo.Step) {
+			fmt.Fprintf(os.Stderr, "step %d/%d (t=%.3f): %q\n", s.Step, s.Steps, s.T, s.Texts[0])
+		}})
 	if err != nil {
 		log.Fatal(err)
 	}
