@@ -25,7 +25,7 @@ import (
 )
 
 func runBench(args []string, stdout, stderr io.Writer) error {
-	const usage = "Usage: duo bench gemm|train|sample|curriculum [flags]  (duo bench gemm -h etc. for the flags)"
+	const usage = "Usage: duo bench gemm|train|sample|curriculum|serve [flags]  (duo bench gemm -h etc. for the flags)"
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
 		fmt.Fprintln(stderr, usage)
 		return flag.ErrHelp
@@ -40,9 +40,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return benchSample(args[1:], stdout, stderr)
 	case args[0] == "curriculum":
 		return benchCurriculum(args[1:], stdout, stderr)
+	case args[0] == "serve":
+		return benchServe(args[1:], stdout, stderr)
 	}
 	fmt.Fprintln(stderr, usage)
-	return errors.New("want a benchmark: gemm, train, sample or curriculum")
+	return errors.New("want a benchmark: gemm, train, sample, curriculum or serve")
 }
 
 // startProfile starts a CPU profile into path ("": none) and returns the

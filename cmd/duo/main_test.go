@@ -34,6 +34,8 @@ func TestCLI(t *testing.T) {
 		{[]string{"bench", "gemm", "--threads", "0"}, 1, "", "not a positive integer"},
 		{[]string{"bench", "sample", "--model", "micro", "--batch", "1,2", "--steps", "1", "--threads", "1", "--device", "cpu"}, 0, "batch 2:", ""},
 		{[]string{"bench", "sample", "--model", "huge"}, 1, "", "want owt-170m"},
+		{[]string{"bench", "serve", "--clients", "2", "--batching", "on,off", "--time", "200ms", "--steps", "2", "--threads", "1", "--device", "cpu"}, 0, "off             2", ""},
+		{[]string{"bench", "serve", "--batching", "maybe"}, 1, "", "--batching \"maybe\""},
 		{[]string{"bench", "sample", "--model", "micro", "--write", written, "--batch", "1", "--steps", "1", "--threads", "1", "--device", "cpu"}, 0, "wrote " + written, ""},
 		{[]string{"bench", "sample", "--checkpoint", written, "--batch", "1", "--steps", "1", "--threads", "1", "--device", "cpu"}, 0, "sample " + written, ""},
 		{[]string{"bench", "sample", "--checkpoint", written, "--write", written + "2"}, 1, "", "--write saves a synthetic model"},

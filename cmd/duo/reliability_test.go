@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -646,3 +648,67 @@ func poisonModel(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// duo serve answers on the address it prints, and on SIGTERM stops
+// accepting, gives the request under way --shutdown-timeout, cancels it
+// between steps, and exits 0 with an access log line per request.
+func TestServeShutdown(t *testing.T) {
+	dir := t.TempDir()
+	run1 := filepath.Join(dir, "run")
+	runOK(t, tinyTrain(writeCorpus(t, dir), run1, 3)...)
+	cmd := duoCmd("serve", "--checkpoint", run1, "--addr", "127.0.0.1:0", "--max-steps", "100000000", "--shutdown-timeout", "300ms", "--threads", "1", "--device", "cpu")
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(stderr)
+	var url string
+	for url == "" && sc.Scan() {
+		if _, rest, ok := strings.Cut(sc.Text(), " on http://"); ok {
+			url = "http://" + strings.Fields(rest)[0]
+		}
+	}
+	if url == "" {
+		t.Fatal("duo serve printed no address")
+	}
+	go io.Copy(io.Discard, stderr)
+	resp, err := http.Post(url+"v1/completions", "application/json", strings.NewReader(`{"prompt": "It was", "steps": 2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct{ Choices []struct{ Text string } }
+	json.NewDecoder(resp.Body).Decode(&c)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(c.Choices) != 1 {
+		t.Fatalf("completion: %d %+v", resp.StatusCode, c)
+	}
+	long, err := http.Post(url+"v1/completions", "application/json", strings.NewReader(`{"steps": 100000000, "stream": true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(long.Body)
+	if _, err := br.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	rest, _ := io.ReadAll(br) // the stream ends when the request is cancelled
+	long.Body.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("duo serve after SIGTERM: %v", err)
+	}
+	if took := time.Since(begin); took > 20*time.Second || !strings.Contains(string(rest), "[DONE]") {
+		t.Errorf("shutdown took %v; the stream ended with %q", took, tail(string(rest), 200))
+	}
+	if log := stdout.String(); strings.Count(log, "POST /v1/completions 200") != 2 {
+		t.Errorf("access log %q", log)
+	}
+}
+
+func tail(s string, n int) string { return s[max(0, len(s)-n):] }

@@ -96,8 +96,12 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), *grace)
 	defer cancel()
 	if err := hs.Shutdown(ctx); errors.Is(err, context.DeadlineExceeded) {
-		cancelAll() // cancel what is left between steps
-		hs.Close()
+		cancelAll() // what is left stops between steps and answers
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if hs.Shutdown(ctx) != nil {
+			hs.Close()
+		}
 	}
 	srv.Close()
 	return nil
