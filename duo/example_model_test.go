@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,4 +127,23 @@ func TestEmbedProgram(t *testing.T) {
 	if !strings.HasPrefix(stdout.String(), "Hello world") || strings.Count(stderr.String(), "step ") != 5 {
 		t.Errorf("examples/embed printed %q, with steps %q", stdout.String(), stderr.String())
 	}
+}
+
+// Evaluate a model on text: the NLL bound in nats per token (exact for AR
+// models), its standard error, perplexity and bits per token.
+func ExampleModel_Evaluate() {
+	dir := authorsLayout()
+	defer os.RemoveAll(dir)
+	m, err := duo.Open(dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	text := strings.Repeat("It was the best of times, it was the worst of times. ", 20)
+	r, err := m.Evaluate(context.Background(), text, duo.EvalOptions{Batch: 4, Batches: 2, MC: 2})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(r.Tokens, "tokens,", r.Batches, "Monte Carlo batches, bound above zero:", r.NLL > 0, "PPL = exp(NLL):", math.Abs(r.PPL-math.Exp(r.NLL)) < 1e-9)
+	// Output:
+	// 128 tokens, 4 Monte Carlo batches, bound above zero: true PPL = exp(NLL): true
 }
