@@ -12,8 +12,9 @@ import (
 
 // Model is a trained model opened for use: the network, what its
 // config.json says of it, and its tokenizer. Its methods generate, score
-// and evaluate text; they only read the model, and the engine runs one
-// network call at a time, so concurrent calls are safe but not parallel.
+// and evaluate text. They only read the model, so on the CPU they may run
+// concurrently (they share its cores: side by side, not faster); duo serve
+// runs them from a bounded set of workers.
 type Model struct {
 	Net       *nn.DiT
 	Info      ModelInfo

@@ -332,14 +332,14 @@ func TestBatching(t *testing.T) {
 	}
 }
 
-// 32 clients for a while against one worker and a small queue: every
+// 32 clients for a while against two workers and a small queue: every
 // request is answered 200 or 503, none is lost or hangs, and the server's
 // goroutines and heap come back down.
 func TestLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a load test (2 s)")
 	}
-	s, ts := start(t, Config{Workers: 1, Queue: 8, Batch: true})
+	s, ts := start(t, Config{Workers: 2, Queue: 8, Batch: true}) // two workers: concurrent calls of one model
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
