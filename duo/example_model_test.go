@@ -147,3 +147,39 @@ func ExampleModel_Evaluate() {
 	// Output:
 	// 128 tokens, 4 Monte Carlo batches, bound above zero: true PPL = exp(NLL): true
 }
+
+// Distil a trained model for few-step sampling (DCD, Algorithm 1): two
+// rounds of five steps, the teacher refreshed and delta doubled each round.
+// Cancelling ctx stops after the step under way, checkpoints into
+// RunOptions.CheckpointDir (none here) and returns.
+func ExampleNewDistillation() {
+	text := strings.Repeat("the quick brown fox jumps over the lazy dog. ", 200)
+	ids := make([]int32, len(text))
+	for i := range len(text) {
+		ids[i] = int32(text[i])
+	}
+	cfg := duo.DefaultTrainConfig(nn.Config{Vocab: 256, Length: 32, Hidden: 32, Cond: 16, Blocks: 1, Heads: 2, MLPRatio: 4}, 10)
+	cfg.Batch, cfg.Warmup, cfg.LR = 4, 2, 1e-3
+	teacher, err := duo.NewTrainer(cfg, ids[:8000], ids[8000:])
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := teacher.Run(ctx, duo.RunOptions{}); err != nil {
+		log.Fatal(err)
+	}
+	teacher.EMA.CopyTo(teacher.Params)
+
+	dcfg := duo.DefaultDistillConfig(cfg.Model, 2, 5)
+	dcfg.Batch = 4
+	student, err := duo.NewDistillation(dcfg, teacher.Model, ids[:8000], ids[8000:])
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := student.Run(ctx, duo.RunOptions{}); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("objective:", student.Cfg.Objective, "steps:", student.Step)
+	// Output:
+	// objective: dcd steps: 10
+}
