@@ -48,6 +48,12 @@ func TestNELBO(t *testing.T) {
 		}
 		return s / (B * L)
 	}
+	// With a backend the losses are float32 means: their differences over
+	// 2h carry about 1e-6 |loss| / 2h of rounding.
+	slack := 0.0
+	if tensor.CurrentBackend() != nil {
+		slack = 5e-5
+	}
 	for i := range logits.Data() {
 		orig := logits.Data()[i]
 		const h = 1e-2
@@ -57,7 +63,7 @@ func TestNELBO(t *testing.T) {
 		down := mean()
 		logits.Data()[i] = orig
 		num := (up - down) / (2 * h)
-		if got := float64(lv.Grad.Data()[i]); math.Abs(got-num) > 1e-3*math.Max(1e-2, math.Abs(num)) {
+		if got := float64(lv.Grad.Data()[i]); math.Abs(got-num) > 1e-3*math.Max(1e-2, math.Abs(num))+slack {
 			t.Fatalf("d loss/d logits[%d] = %v, numeric %v", i, got, num)
 		}
 	}

@@ -3,6 +3,7 @@ package vk_test
 import (
 	"testing"
 
+	"github.com/duo-go/duo/tensor"
 	"github.com/duo-go/duo/vk"
 )
 
@@ -40,4 +41,12 @@ func TestUploadDownload(t *testing.T) {
 			t.Fatal("int32 roundtrip")
 		}
 	}
+}
+
+func TestSinusoidal(t *testing.T) {
+	d := device(t)
+	sigma := []float32{0, 0.3, 7}
+	out := d.NewBuffer(3 * 2 * 16)
+	d.Sinusoidal(out, sigma, 16, 10000)
+	near(t, "sinusoidal", out.Download(), tensor.Sinusoidal(sigma, 16, 10000).Data(), 0, 0)
 }
