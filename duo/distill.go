@@ -80,6 +80,19 @@ func NewDCD(gamma GammaSchedule, delta float64, roundSteps int) *DCD {
 // Name returns "dcd".
 func (*DCD) Name() string { return ObjectiveDCD }
 
+// validate checks the distillation's part of a training configuration:
+// rounds, and delta, which doubles every round and must stay at most 1.
+func (*DCD) validate(c TrainConfig) error {
+	switch {
+	case c.RoundSteps < 1 || !(c.Delta > 0 && c.Delta <= 1):
+		return fmt.Errorf("distillation needs round_steps >= 1 (have %d) and delta in (0, 1] (have %g)", c.RoundSteps, c.Delta)
+	case c.Delta*math.Pow(2, float64((c.Steps-1)/c.RoundSteps)) > 1:
+		return fmt.Errorf("distillation: delta %g doubles past 1 by round %d of %d steps: use fewer rounds (at most %d) or a smaller delta",
+			c.Delta, (c.Steps-1)/c.RoundSteps+1, c.RoundSteps, 1+int(math.Floor(math.Log2(1/c.Delta))))
+	}
+	return nil
+}
+
 // DeltaAt returns delta for the step after step steps.
 func (d *DCD) DeltaAt(step int) float64 {
 	return d.Delta * math.Pow(2, float64(step/max(d.RoundSteps, 1)))

@@ -117,11 +117,9 @@ func (c TrainConfig) Validate() error {
 		return fmt.Errorf("clip norm %g must be >= 0 (0: off) and finite", c.ClipNorm)
 	case !(c.EMADecay >= 0 && c.EMADecay < 1):
 		return fmt.Errorf("ema decay %g outside [0, 1)", c.EMADecay)
-	case obj.Name() == ObjectiveDCD && (c.RoundSteps < 1 || !(c.Delta > 0 && c.Delta <= 1)):
-		return fmt.Errorf("distillation needs round_steps >= 1 (have %d) and delta in (0, 1] (have %g)", c.RoundSteps, c.Delta)
-	case obj.Name() == ObjectiveDCD && c.Delta*math.Pow(2, float64((c.Steps-1)/c.RoundSteps)) > 1:
-		return fmt.Errorf("distillation: delta %g doubles past 1 by round %d of %d steps: use fewer rounds (at most %d) or a smaller delta",
-			c.Delta, (c.Steps-1)/c.RoundSteps+1, c.RoundSteps, 1+int(math.Floor(math.Log2(1/c.Delta))))
+	}
+	if v, ok := obj.(interface{ validate(TrainConfig) error }); ok {
+		return v.validate(c)
 	}
 	return nil
 }

@@ -128,4 +128,14 @@
 //
 // Building needs a C compiler (cgo) but no Vulkan headers or libraries: the
 // binding carries its headers and the loader is opened at run time.
+//
+// The files by concern: loader.go and shim.go (finding and calling the
+// Vulkan loader), instance.go (the instance, the physical devices, opening
+// one), memory.go (allocations, the buffer pool, uploads and downloads),
+// record.go (command buffers, barriers, submission and completion,
+// profiling), pipeline.go (shader modules, pipelines, descriptor sets,
+// dispatch), device.go (Device and Buffer), tensorbackend.go (the
+// tensor.Backend), and one file per kernel family (elementwise.go,
+// reduce.go, rows.go, matmul.go, index.go, attention.go, adaln.go,
+// optim.go, usdmloss.go).
 package vk
