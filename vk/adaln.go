@@ -24,18 +24,18 @@ func (d *Device) adaln(name string, mode int, out, a, v, c *Buffer, B, L, D int)
 		wr(out), rd(a), rd(v), rd(c))
 }
 
-// Modulate computes out = x * (1 + scale) + shift for x (B, L, D) and
+// modulate computes out = x * (1 + scale) + shift for x (B, L, D) and
 // per-sequence shift and scale (B, D) (tensor.Modulate).
-func (d *Device) Modulate(out, x, shift, scale *Buffer, B, L, D int) {
+func (d *Device) modulate(out, x, shift, scale *Buffer, B, L, D int) {
 	mustLen("modulate shift", shift, B*D)
 	mustLen("modulate scale", scale, B*D)
 	d.adaln("modulate", aModulate, out, x, shift, scale, B, L, D)
 }
 
-// ModulateBackward writes dx = g * (1 + scale) and the per-sequence sums
+// modulateBackward writes dx = g * (1 + scale) and the per-sequence sums
 // over the positions dshift = sum g and dscale = sum g * x
 // (tensor.ModulateBackward).
-func (d *Device) ModulateBackward(dx, dshift, dscale, g, x, scale *Buffer, B, L, D int) {
+func (d *Device) modulateBackward(dx, dshift, dscale, g, x, scale *Buffer, B, L, D int) {
 	mustLen("modulate backward scale", scale, B*D)
 	mustLen("modulate backward x", x, B*L*D)
 	d.adaln("modulate backward", aScale1p, dx, g, g, scale, B, L, D)
@@ -43,17 +43,17 @@ func (d *Device) ModulateBackward(dx, dshift, dscale, g, x, scale *Buffer, B, L,
 	d.adaln("modulate backward", aDotL, dscale, g, x, x, B, L, D)
 }
 
-// GatedAdd computes out = h + gate * y for h, y (B, L, D) and a
+// gatedAdd computes out = h + gate * y for h, y (B, L, D) and a
 // per-sequence gate (B, D) (tensor.GatedAdd).
-func (d *Device) GatedAdd(out, h, y, gate *Buffer, B, L, D int) {
+func (d *Device) gatedAdd(out, h, y, gate *Buffer, B, L, D int) {
 	mustLen("gated add y", y, B*L*D)
 	mustLen("gated add gate", gate, B*D)
 	d.adaln("gated add", aGatedAdd, out, h, y, gate, B, L, D)
 }
 
-// GatedAddBackward writes dy = g * gate and dgate = the sum over positions
+// gatedAddBackward writes dy = g * gate and dgate = the sum over positions
 // of g * y (tensor.GatedAddBackward; dh is g itself).
-func (d *Device) GatedAddBackward(dy, dgate, g, y, gate *Buffer, B, L, D int) {
+func (d *Device) gatedAddBackward(dy, dgate, g, y, gate *Buffer, B, L, D int) {
 	mustLen("gated add backward y", y, B*L*D)
 	mustLen("gated add backward gate", gate, B*D)
 	d.adaln("gated add backward", aScale, dy, g, g, gate, B, L, D)

@@ -5,16 +5,16 @@ import (
 	"math"
 )
 
-// Rotary holds the device cos/sin tables of rotary position embeddings for
+// rotary holds the device cos/sin tables of rotary position embeddings for
 // sequences of up to L positions and head dimension D (tensor.Rotary).
-type Rotary struct {
+type rotary struct {
 	L, D     int
 	cos, sin *Buffer // (L, D/2)
 }
 
-// NewRotary builds the tables on the host exactly as tensor.NewRotary does
+// newRotary builds the tables on the host exactly as tensor.NewRotary does
 // and uploads them.
-func (d *Device) NewRotary(L, dim int, base float64) *Rotary {
+func (d *Device) newRotary(L, dim int, base float64) *rotary {
 	h := dim / 2
 	cs, sn := make([]float32, L*h), make([]float32, L*h)
 	for p := 0; p < L; p++ {
@@ -25,20 +25,20 @@ func (d *Device) NewRotary(L, dim int, base float64) *Rotary {
 			sn[p*h+j] = float32(math.Sin(a))
 		}
 	}
-	return &Rotary{L: L, D: dim, cos: d.NewBufferFrom(cs), sin: d.NewBufferFrom(sn)}
+	return &rotary{L: L, D: dim, cos: d.NewBufferFrom(cs), sin: d.NewBufferFrom(sn)}
 }
 
 // Release frees the tables.
-func (r *Rotary) Release() {
+func (r *rotary) Release() {
 	r.cos.Release()
 	r.sin.Release()
 }
 
-// RotaryApply rotates the q and k heads of a packed qkv tensor
+// rotaryApply rotates the q and k heads of a packed qkv tensor
 // (B, L, 3*heads*D) laid out [q | k | v] and writes the result, v copied
 // unchanged, into out (tensor.Rotary.Apply); inverse applies the opposite
 // rotation, the backward. out may be qkv itself.
-func (d *Device) RotaryApply(out, qkv *Buffer, r *Rotary, B, L, heads int, inverse bool) {
+func (d *Device) rotaryApply(out, qkv *Buffer, r *rotary, B, L, heads int, inverse bool) {
 	if L > r.L || r.D%2 != 0 {
 		panic(fmt.Sprintf("vk: rotary of length %d with tables for %d, head %d", L, r.L, r.D))
 	}
@@ -80,12 +80,12 @@ func (d *Device) attnConfig(op string, qkv *Buffer, B, L, heads int) (hd int, sp
 	return hd, spec, [3]int{(L + br - 1) / br, min(B*heads, 65535), 1}
 }
 
-// Attention computes multi-head scaled dot-product attention from a packed
+// attention computes multi-head scaled dot-product attention from a packed
 // qkv (B, L, 3*heads*d) laid out [q | k | v], writing out (B, L, heads*d)
 // and the per-row log-sum-exp of the scores, lse (B, heads, L), that
-// AttentionBackward needs (tensor.Attention). One fused kernel: scores are
+// attentionBackward needs (tensor.Attention). One fused kernel: scores are
 // never stored, only tiles of one head live in shared memory.
-func (d *Device) Attention(out, lse, qkv *Buffer, B, L, heads int, causal bool) {
+func (d *Device) attention(out, lse, qkv *Buffer, B, L, heads int, causal bool) {
 	hd, spec, groups := d.attnConfig("attention", qkv, B, L, heads)
 	mustLen("attention out", out, B*L*heads*hd)
 	mustLen("attention lse", lse, B*heads*L)
@@ -93,12 +93,12 @@ func (d *Device) Attention(out, lse, qkv *Buffer, B, L, heads int, causal bool) 
 	d.run(kAttnFwd, spec(causal), groups, push{}.u(B, L, heads).f(scale), rd(qkv), wr(out), wr(lse))
 }
 
-// AttentionBackward writes dqkv given the upstream gradient g
+// attentionBackward writes dqkv given the upstream gradient g
 // (B, L, heads*d), the forward's qkv, out and lse (tensor.AttentionBackward).
 // Scores are recomputed tile by tile: one kernel for dQ (which also stores
 // the rowsum(dO*O) terms) and one for dK and dV, each output row written by
 // exactly one invocation.
-func (d *Device) AttentionBackward(dqkv, g, qkv, out, lse *Buffer, B, L, heads int, causal bool) {
+func (d *Device) attentionBackward(dqkv, g, qkv, out, lse *Buffer, B, L, heads int, causal bool) {
 	hd, spec, groups := d.attnConfig("attention backward", qkv, B, L, heads)
 	mustLen("attention backward g", g, B*L*heads*hd)
 	mustLen("attention backward out", out, B*L*heads*hd)

@@ -29,13 +29,13 @@ func (d *Device) BenchMatMulTiling(n int, t MatMulTiling) (gflops float64) {
 	defer b.Release()
 	defer c.Release()
 	g := GemmArgs{A: a, B: b, C: c, M: n, N: n, K: n, Alpha: 1, Tiling: t}
-	d.Gemm(g)
+	d.gemm(g)
 	d.Sync()
 	reps, batch := 0, 1
 	start := time.Now()
 	for reps < 3 || time.Since(start) < 500*time.Millisecond {
 		for i := 0; i < batch; i++ {
-			d.Gemm(g)
+			d.gemm(g)
 		}
 		d.Sync()
 		reps += batch

@@ -4,35 +4,33 @@
 //
 // # Using it
 //
+// The device runs package tensor's operations: NewTensorBackend(d)
+// implements tensor.Backend, the one public kernel API.
+//
 //	d, err := vk.OpenDefault()
 //	if err != nil {
 //		log.Printf("vk: %v; using the CPU", err) // vk.Unavailable(err) is true
 //		return
 //	}
 //	defer d.Close()
-//	a, b, c := d.NewBuffer(m*k), d.NewBuffer(k*n), d.NewBuffer(m*n)
-//	a.Upload(x)
-//	b.Upload(y)
-//	d.MatMul(c, a, b, []int{m, k}, []int{k, n}, false, false, 0)
-//	out := c.Download() // the only point where the host waits
-//
-// Every kernel method mirrors one function of package tensor (its doc
-// comment names it) and has the same semantics on the same row-major data;
-// the tests compare each against the CPU function on random inputs. Shapes
-// are passed explicitly, since a Buffer is only storage. Methods panic on
-// size mismatches, as the tensor package does: those are programming errors.
-//
-// # Under package tensor
-//
-// NewTensorBackend(d) implements tensor.Backend with d's kernel methods:
-//
 //	tensor.SetBackend(vk.NewTensorBackend(d))
+//	defer tensor.SetBackend(nil)
+//	c := tensor.MatMul(a, b, false, false) // recorded on the device
+//	out := c.Host()                        // the only point where the host waits
 //
-// makes every tensor operation record its kernel on d, so that training
-// (forward, backward, clipping, AdamW, EMA) and sampling through packages
-// autograd, nn and duo run on the device unchanged; package tensor keeps
-// the host and device copies of each tensor coherent and the host waits
-// only when it reads values. The duo command's --device flag does this.
+// With the backend set, every tensor operation records its kernel on d, so
+// that training (forward, backward, clipping, AdamW, EMA) and sampling
+// through packages autograd, nn and duo run on the device unchanged;
+// package tensor keeps the host and device copies of each tensor coherent
+// and the host waits only when it reads values. The duo command's --device
+// flag does this.
+//
+// The kernels are unexported methods of Device, one per function of package
+// tensor, with its semantics on the same row-major data; shapes are passed
+// explicitly, since a Buffer is only storage, and size mismatches panic, as
+// in package tensor (programming errors). Package tensor/backendtest's
+// conformance suite checks every one through the backend against float64
+// references (TestConformance).
 //
 // # Execution model
 //

@@ -42,36 +42,36 @@ func (d *Device) unary(name string, op uint32, out, x *Buffer, alpha float32) {
 	d.run(kUnary, []uint32{op}, [3]int{gridGroups(n, 256), 1, 1}, push{}.u(n).f(alpha), wr(out), rd(x))
 }
 
-// Copy copies src into dst (tensor.Tensor.CopyFrom, Clone).
-func (d *Device) Copy(dst, src *Buffer) { d.unary("copy", uCopy, dst, src, 0) }
+// copyBuf copies src into dst (tensor.Tensor.CopyFrom, Clone).
+func (d *Device) copyBuf(dst, src *Buffer) { d.unary("copy", uCopy, dst, src, 0) }
 
-// Fill sets every element of b to v (tensor.Tensor.Fill).
-func (d *Device) Fill(b *Buffer, v float32) { d.unary("fill", uFill, b, b, v) }
+// fill sets every element of b to v (tensor.Tensor.Fill).
+func (d *Device) fill(b *Buffer, v float32) { d.unary("fill", uFill, b, b, v) }
 
-// Scale computes out = s * a (tensor.Scale). out may be a.
-func (d *Device) Scale(out, a *Buffer, s float32) { d.unary("scale", uScale, out, a, s) }
+// scale computes out = s * a (tensor.Scale). out may be a.
+func (d *Device) scale(out, a *Buffer, s float32) { d.unary("scale", uScale, out, a, s) }
 
-// AddScalar computes out = a + s (the map of autograd's AddScalar). out may
+// addScalar computes out = a + s (the map of autograd's AddScalar). out may
 // be a.
-func (d *Device) AddScalar(out, a *Buffer, s float32) { d.unary("addscalar", uAddScalar, out, a, s) }
+func (d *Device) addScalar(out, a *Buffer, s float32) { d.unary("addscalar", uAddScalar, out, a, s) }
 
-// Exp computes out = e^a (tensor.Exp).
-func (d *Device) Exp(out, a *Buffer) { d.unary("exp", uExp, out, a, 0) }
+// exp computes out = e^a (tensor.Exp).
+func (d *Device) exp(out, a *Buffer) { d.unary("exp", uExp, out, a, 0) }
 
-// Log computes out = ln a (tensor.Log).
-func (d *Device) Log(out, a *Buffer) { d.unary("log", uLog, out, a, 0) }
+// log computes out = ln a (tensor.Log).
+func (d *Device) log(out, a *Buffer) { d.unary("log", uLog, out, a, 0) }
 
-// Sigmoid computes out = 1/(1+e^-a) (tensor.Sigmoid).
-func (d *Device) Sigmoid(out, a *Buffer) { d.unary("sigmoid", uSigmoid, out, a, 0) }
+// sigmoid computes out = 1/(1+e^-a) (tensor.Sigmoid).
+func (d *Device) sigmoid(out, a *Buffer) { d.unary("sigmoid", uSigmoid, out, a, 0) }
 
-// SiLU computes out = a * sigmoid(a) (tensor.SiLU).
-func (d *Device) SiLU(out, a *Buffer) { d.unary("silu", uSiLU, out, a, 0) }
+// silu computes out = a * sigmoid(a) (tensor.SiLU).
+func (d *Device) silu(out, a *Buffer) { d.unary("silu", uSiLU, out, a, 0) }
 
-// GELU computes the tanh approximation of GELU (tensor.GELU).
-func (d *Device) GELU(out, a *Buffer) { d.unary("gelu", uGELU, out, a, 0) }
+// gelu computes the tanh approximation of GELU (tensor.GELU).
+func (d *Device) gelu(out, a *Buffer) { d.unary("gelu", uGELU, out, a, 0) }
 
-// Square computes out = a * a.
-func (d *Device) Square(out, a *Buffer) { d.unary("square", uSquare, out, a, 0) }
+// square computes out = a * a.
+func (d *Device) square(out, a *Buffer) { d.unary("square", uSquare, out, a, 0) }
 
 // binarySame runs a binary op on three buffers of the same length.
 func (d *Device) binarySame(name string, op uint32, out, a, b *Buffer, alpha float32) {
@@ -102,59 +102,59 @@ func (d *Device) binaryBroadcast(name string, op uint32, out, a, b *Buffer, aSha
 	d.run(kBinary, []uint32{op, 1}, [3]int{gridGroups(n, 256), 1, 1}, pc, wr(out), rd(a), rd(b))
 }
 
-// Add computes out = a + b with NumPy broadcasting (tensor.Add); out holds
+// add computes out = a + b with NumPy broadcasting (tensor.Add); out holds
 // the broadcast shape and may be a when that is a's shape.
-func (d *Device) Add(out, a, b *Buffer, aShape, bShape []int) {
+func (d *Device) add(out, a, b *Buffer, aShape, bShape []int) {
 	d.binaryBroadcast("add", bAdd, out, a, b, aShape, bShape)
 }
 
-// Sub computes out = a - b with broadcasting (tensor.Sub).
-func (d *Device) Sub(out, a, b *Buffer, aShape, bShape []int) {
+// sub computes out = a - b with broadcasting (tensor.Sub).
+func (d *Device) sub(out, a, b *Buffer, aShape, bShape []int) {
 	d.binaryBroadcast("sub", bSub, out, a, b, aShape, bShape)
 }
 
-// Mul computes out = a * b with broadcasting (tensor.Mul).
-func (d *Device) Mul(out, a, b *Buffer, aShape, bShape []int) {
+// mul computes out = a * b with broadcasting (tensor.Mul).
+func (d *Device) mul(out, a, b *Buffer, aShape, bShape []int) {
 	d.binaryBroadcast("mul", bMul, out, a, b, aShape, bShape)
 }
 
-// Div computes out = a / b with broadcasting (tensor.Div).
-func (d *Device) Div(out, a, b *Buffer, aShape, bShape []int) {
+// div computes out = a / b with broadcasting (tensor.Div).
+func (d *Device) div(out, a, b *Buffer, aShape, bShape []int) {
 	d.binaryBroadcast("div", bDiv, out, a, b, aShape, bShape)
 }
 
-// AddScaled computes a += s*b in place (tensor.AddScaled).
-func (d *Device) AddScaled(a, b *Buffer, s float32) { d.binarySame("addscaled", bAxpy, a, a, b, s) }
+// addScaled computes a += s*b in place (tensor.AddScaled).
+func (d *Device) addScaled(a, b *Buffer, s float32) { d.binarySame("addscaled", bAxpy, a, a, b, s) }
 
-// SiLUBackward computes out = g * d SiLU(x)/dx (tensor.SiLUBackward).
-func (d *Device) SiLUBackward(out, g, x *Buffer) {
+// siluBackward computes out = g * d SiLU(x)/dx (tensor.SiLUBackward).
+func (d *Device) siluBackward(out, g, x *Buffer) {
 	d.binarySame("silu backward", bSiLUBwd, out, g, x, 0)
 }
 
-// GELUBackward computes out = g * d GELU(x)/dx (tensor.GELUBackward).
-func (d *Device) GELUBackward(out, g, x *Buffer) {
+// geluBackward computes out = g * d GELU(x)/dx (tensor.GELUBackward).
+func (d *Device) geluBackward(out, g, x *Buffer) {
 	d.binarySame("gelu backward", bGELUBwd, out, g, x, 0)
 }
 
-// SigmoidBackward computes out = g * y * (1-y) for y = sigmoid(x) (the
+// sigmoidBackward computes out = g * y * (1-y) for y = sigmoid(x) (the
 // backward of autograd's Sigmoid).
-func (d *Device) SigmoidBackward(out, g, y *Buffer) {
+func (d *Device) sigmoidBackward(out, g, y *Buffer) {
 	d.binarySame("sigmoid backward", bSigmoidBwd, out, g, y, 0)
 }
 
-// EMAUpdate moves shadow towards w: shadow -= (1-decay_n) * (shadow - w)
+// emaUpdate moves shadow towards w: shadow -= (1-decay_n) * (shadow - w)
 // with decay_n = min(decay, (1+n)/(10+n)) for the n-th update (n counts
 // from 1), as nn.EMA.Update.
-func (d *Device) EMAUpdate(shadow, w *Buffer, decay float64, n int) {
+func (d *Device) emaUpdate(shadow, w *Buffer, decay float64, n int) {
 	dn := math.Min(decay, (1+float64(n))/(10+float64(n)))
 	d.binarySame("ema", bEMA, shadow, shadow, w, float32(1-dn))
 }
 
-// ClipByNorm scales g by maxNorm/(norm+1e-6) when norm = sqrt(sumsq[0])
+// clipByNorm scales g by maxNorm/(norm+1e-6) when norm = sqrt(sumsq[0])
 // exceeds maxNorm (the scaling of nn.ClipGradNorm); sumsq is the device
 // result of SumSquares over all gradients, so clipping needs no host round
 // trip.
-func (d *Device) ClipByNorm(g, sumsq *Buffer, maxNorm float32) {
+func (d *Device) clipByNorm(g, sumsq *Buffer, maxNorm float32) {
 	n := g.Len()
 	if sumsq.Len() < 1 {
 		panic("vk: clip: empty sum-of-squares buffer")

@@ -2,10 +2,10 @@ package vk
 
 import "fmt"
 
-// Embedding gathers rows of table (K, dim) for each int32 id: out is
+// embedding gathers rows of table (K, dim) for each int32 id: out is
 // (ids.Len(), dim) (tensor.Embedding). An id outside [0, K) yields a zero
 // row where the CPU panics: validate ids on the host.
-func (d *Device) Embedding(out, table, ids *Buffer, dim int) {
+func (d *Device) embedding(out, table, ids *Buffer, dim int) {
 	k := rowsOf("embedding", table, dim)
 	n := ids.Len()
 	mustLen("embedding", out, n*dim)
@@ -13,10 +13,10 @@ func (d *Device) Embedding(out, table, ids *Buffer, dim int) {
 		rd(table), rd(ids), wr(out))
 }
 
-// EmbeddingBackward scatter-adds the rows of g (ids.Len(), dim) into dtable
+// embeddingBackward scatter-adds the rows of g (ids.Len(), dim) into dtable
 // at ids (tensor.EmbeddingBackward), deterministically and without atomics:
 // repeated ids are summed in increasing position order, as on the CPU.
-func (d *Device) EmbeddingBackward(dtable, g, ids *Buffer, dim int) {
+func (d *Device) embeddingBackward(dtable, g, ids *Buffer, dim int) {
 	k := rowsOf("embedding backward", dtable, dim)
 	n := ids.Len()
 	mustLen("embedding backward", g, n*dim)
@@ -24,36 +24,36 @@ func (d *Device) EmbeddingBackward(dtable, g, ids *Buffer, dim int) {
 		wr(dtable), rd(ids), rd(g))
 }
 
-// GatherLast writes out[r] = t[r, idx[r]] for every row of n
+// gatherLast writes out[r] = t[r, idx[r]] for every row of n
 // (tensor.GatherLast); idx holds int32.
-func (d *Device) GatherLast(out, t, idx *Buffer, n int) {
+func (d *Device) gatherLast(out, t, idx *Buffer, n int) {
 	rows := rowsOf("gather", t, n)
 	mustLen("gather", idx, rows)
 	mustLen("gather", out, rows)
 	d.run(kGatherLast, []uint32{0}, [3]int{gridGroups(rows, 256), 1, 1}, push{}.u(rows, n), wr(out), rd(t), rd(idx))
 }
 
-// GatherLastBackward writes dx (rows, n), zero except dx[r, idx[r]] = g[r]
+// gatherLastBackward writes dx (rows, n), zero except dx[r, idx[r]] = g[r]
 // (tensor.GatherLastBackward).
-func (d *Device) GatherLastBackward(dx, g, idx *Buffer, n int) {
+func (d *Device) gatherLastBackward(dx, g, idx *Buffer, n int) {
 	rows := rowsOf("gather backward", dx, n)
 	mustLen("gather backward", idx, rows)
 	mustLen("gather backward", g, rows)
 	d.run(kGatherLast, []uint32{1}, [3]int{gridGroups(rows*n, 256), 1, 1}, push{}.u(rows, n), wr(dx), rd(g), rd(idx))
 }
 
-// Argmax writes, as int32, the index of the largest element of each row of
+// argmax writes, as int32, the index of the largest element of each row of
 // n, the first one on ties (tensor.Argmax).
-func (d *Device) Argmax(out, t *Buffer, n int) {
+func (d *Device) argmax(out, t *Buffer, n int) {
 	rows := rowsOf("argmax", t, n)
 	mustLen("argmax", out, rows)
 	d.run(kArgmax, []uint32{uint32(rowGroup(n))}, rowGrid(rows), push{}.u(rows, n), wr(out), rd(t))
 }
 
-// CopyRows copies a block of rows x cols elements:
+// copyRows copies a block of rows x cols elements:
 // dst[dOff + r*dStride + c] = src[sOff + r*sStride + c]. sStride 0 repeats
 // one source row (a broadcast).
-func (d *Device) CopyRows(dst, src *Buffer, rows, cols, dOff, dStride, sOff, sStride int) {
+func (d *Device) copyRows(dst, src *Buffer, rows, cols, dOff, dStride, sOff, sStride int) {
 	if rows == 0 || cols == 0 {
 		return
 	}
@@ -64,9 +64,9 @@ func (d *Device) CopyRows(dst, src *Buffer, rows, cols, dOff, dStride, sOff, sSt
 		wr(dst), rd(src))
 }
 
-// Concat joins parts of the given shapes along axis into out (tensor.Concat);
+// concat joins parts of the given shapes along axis into out (tensor.Concat);
 // all other dimensions must agree.
-func (d *Device) Concat(out *Buffer, axis int, parts []*Buffer, shapes [][]int) {
+func (d *Device) concat(out *Buffer, axis int, parts []*Buffer, shapes [][]int) {
 	if len(parts) != len(shapes) || len(parts) == 0 {
 		panic("vk: concat needs one shape per part")
 	}
@@ -91,14 +91,14 @@ func (d *Device) Concat(out *Buffer, axis int, parts []*Buffer, shapes [][]int) 
 	off := 0
 	for i, s := range shapes {
 		w := s[axis] * inner
-		d.CopyRows(out, parts[i], outer, w, off, n*inner, 0, w)
+		d.copyRows(out, parts[i], outer, w, off, n*inner, 0, w)
 		off += w
 	}
 }
 
-// Split cuts t (of shape) along axis into outs of the given sizes, which
+// split cuts t (of shape) along axis into outs of the given sizes, which
 // must add up to the axis length (tensor.Split).
-func (d *Device) Split(outs []*Buffer, t *Buffer, shape []int, axis int, sizes []int) {
+func (d *Device) split(outs []*Buffer, t *Buffer, shape []int, axis int, sizes []int) {
 	outer, n, inner := axisDims(shape, axis)
 	mustLen("split", t, numel(shape))
 	total := 0
@@ -112,7 +112,7 @@ func (d *Device) Split(outs []*Buffer, t *Buffer, shape []int, axis int, sizes [
 	for i, s := range sizes {
 		w := s * inner
 		mustLen("split", outs[i], outer*w)
-		d.CopyRows(outs[i], t, outer, w, 0, w, off, n*inner)
+		d.copyRows(outs[i], t, outer, w, 0, w, off, n*inner)
 		off += w
 	}
 }

@@ -141,8 +141,8 @@ type GemmArgs struct {
 	Tiling                    MatMulTiling
 }
 
-// Gemm records one batched matrix multiplication.
-func (d *Device) Gemm(g GemmArgs) {
+// gemm records one batched matrix multiplication.
+func (d *Device) gemm(g GemmArgs) {
 	if g.Batch == 0 {
 		g.Batch = 1
 	}
@@ -219,11 +219,11 @@ func matDims(shape []int) (batch, r, c int) {
 	return numel(shape[:len(shape)-2]), r, c
 }
 
-// MatMul computes out = op(a) @ op(b) + beta*out (tensor.MatMulInto; beta 0
+// matMul computes out = op(a) @ op(b) + beta*out (tensor.MatMulInto; beta 0
 // is tensor.MatMul). a is (..., M, K) (or (..., K, M) with transA) and b
 // either has the same leading dimensions or is one matrix shared by every
 // batch entry; out holds (..., M, N).
-func (d *Device) MatMul(out, a, b *Buffer, aShape, bShape []int, transA, transB bool, beta float32) {
+func (d *Device) matMul(out, a, b *Buffer, aShape, bShape []int, transA, transB bool, beta float32) {
 	ba, ar, ac := matDims(aShape)
 	bb, br, bc := matDims(bShape)
 	m, k := ar, ac
@@ -249,47 +249,47 @@ func (d *Device) MatMul(out, a, b *Buffer, aShape, bShape []int, transA, transB 
 			g.M, g.Batch, g.StrideA, g.StrideC = ba*m, 1, 0, 0
 		}
 	}
-	d.Gemm(g)
+	d.gemm(g)
 }
 
-// Linear computes y = x @ w^T + bias for x (rows, in), w (out, in) and an
+// linear computes y = x @ w^T + bias for x (rows, in), w (out, in) and an
 // optional bias (out) (tensor.Linear).
-func (d *Device) Linear(y, x, w, bias *Buffer, in int) {
+func (d *Device) linear(y, x, w, bias *Buffer, in int) {
 	rows := rowsOf("linear", x, in)
 	nout := rowsOf("linear", w, in)
 	mustLen("linear", y, rows*nout)
 	beta := float32(0)
 	if bias != nil {
 		mustLen("linear bias", bias, nout)
-		d.CopyRows(y, bias, rows, nout, 0, nout, 0, 0) // bias into every row
+		d.copyRows(y, bias, rows, nout, 0, nout, 0, 0) // bias into every row
 		beta = 1
 	}
-	d.Gemm(GemmArgs{A: x, B: w, C: y, TransB: true, M: rows, N: nout, K: in, Alpha: 1, Beta: beta})
+	d.gemm(GemmArgs{A: x, B: w, C: y, TransB: true, M: rows, N: nout, K: in, Alpha: 1, Beta: beta})
 }
 
-// LinearBackward computes dx = g @ w (when dx is not nil) and accumulates
+// linearBackward computes dx = g @ w (when dx is not nil) and accumulates
 // dw += g^T @ x (when dw is not nil) and db += the column sums of g (when db
 // is not nil) (tensor.LinearBackward).
-func (d *Device) LinearBackward(dx, g, x, w, dw, db *Buffer, in int) {
+func (d *Device) linearBackward(dx, g, x, w, dw, db *Buffer, in int) {
 	rows := rowsOf("linear backward", x, in)
 	nout := rowsOf("linear backward", w, in)
 	mustLen("linear backward", g, rows*nout)
 	if dx != nil {
 		mustLen("linear backward dx", dx, rows*in)
-		d.Gemm(GemmArgs{A: g, B: w, C: dx, M: rows, N: in, K: nout, Alpha: 1})
+		d.gemm(GemmArgs{A: g, B: w, C: dx, M: rows, N: in, K: nout, Alpha: 1})
 	}
 	if dw != nil {
 		mustLen("linear backward dw", dw, nout*in)
-		d.Gemm(GemmArgs{A: g, B: x, C: dw, TransA: true, M: nout, N: in, K: rows, Alpha: 1, Beta: 1})
+		d.gemm(GemmArgs{A: g, B: x, C: dw, TransA: true, M: nout, N: in, K: rows, Alpha: 1, Beta: 1})
 	}
 	if db != nil {
-		d.ReduceTo(db, g, []int{rows, nout}, []int{nout}, true)
+		d.reduceTo(db, g, []int{rows, nout}, []int{nout}, true)
 	}
 }
 
-// Transpose swaps the last two dimensions of a batch of r x c matrices
+// transpose swaps the last two dimensions of a batch of r x c matrices
 // (tensor.Transpose).
-func (d *Device) Transpose(out, t *Buffer, batch, r, c int) {
+func (d *Device) transpose(out, t *Buffer, batch, r, c int) {
 	mustLen("transpose", t, batch*r*c)
 	mustLen("transpose", out, batch*r*c)
 	d.run(kTranspose, nil, [3]int{(c + 31) / 32, (r + 31) / 32, min(batch, 65535)}, push{}.u(batch, r, c), wr(out), rd(t))

@@ -2,17 +2,17 @@ package vk
 
 import "math"
 
-// AdamWParams are the hyper-parameters and the step number of one AdamW
+// adamWParams are the hyper-parameters and the step number of one AdamW
 // update (nn.AdamW: PyTorch's torch.optim.AdamW).
-type AdamWParams struct {
+type adamWParams struct {
 	LR, Beta1, Beta2, Eps, WeightDecay float64
 	Step                               int // 1 for the first update
 }
 
-// AdamW applies one update to the parameter w with gradient g and moments m
+// adamW applies one update to the parameter w with gradient g and moments m
 // and v, folding the learning rate, decay and bias corrections into the
 // kernel's constants exactly as nn.AdamW.Step does.
-func (d *Device) AdamW(w, g, m, v *Buffer, p AdamWParams) {
+func (d *Device) adamW(w, g, m, v *Buffer, p adamWParams) {
 	n := w.Len()
 	mustLen("adamw", g, n)
 	mustLen("adamw", m, n)
@@ -24,12 +24,12 @@ func (d *Device) AdamW(w, g, m, v *Buffer, p AdamWParams) {
 	d.run(kAdamW, nil, [3]int{gridGroups(n, 256), 1, 1}, pc, wr(w), rd(g), wr(m), wr(v))
 }
 
-// Sinusoidal writes the DiT's time features for each sigma into out
+// sinusoidal writes the DiT's time features for each sigma into out
 // (len(sigma), 2*half): [cos(sigma*f_j) | sin(sigma*f_j)] with
 // f_j = exp(-ln(maxPeriod) j/half) (tensor.Sinusoidal). The few values are
 // computed on the host, bit for bit as the CPU does, and uploaded in order
 // with the recorded work (no host wait).
-func (d *Device) Sinusoidal(out *Buffer, sigma []float32, half int, maxPeriod float64) {
+func (d *Device) sinusoidal(out *Buffer, sigma []float32, half int, maxPeriod float64) {
 	mustLen("sinusoidal", out, len(sigma)*2*half)
 	v := make([]float32, len(sigma)*2*half)
 	for b, s := range sigma {

@@ -21,31 +21,31 @@ func (d *Device) reduceAxis(name string, op uint32, out, t *Buffer, shape []int,
 	d.run(kReduceAxis, []uint32{uint32(wg), op}, rowGrid(outer*inner), push{}.u(outer, n, inner), wr(out), rd(t))
 }
 
-// Sum sums t (of the given shape) over axis (tensor.Sum; keep only changes
+// sum sums t (of the given shape) over axis (tensor.Sum; keep only changes
 // the shape, not the data).
-func (d *Device) Sum(out, t *Buffer, shape []int, axis int) {
+func (d *Device) sum(out, t *Buffer, shape []int, axis int) {
 	d.reduceAxis("sum", rSum, out, t, shape, axis)
 }
 
-// Mean averages t over axis (tensor.Mean).
-func (d *Device) Mean(out, t *Buffer, shape []int, axis int) {
+// mean averages t over axis (tensor.Mean).
+func (d *Device) mean(out, t *Buffer, shape []int, axis int) {
 	d.reduceAxis("mean", rMean, out, t, shape, axis)
 }
 
-// Max takes the maximum of t over axis (tensor.Max).
-func (d *Device) Max(out, t *Buffer, shape []int, axis int) {
+// max takes the maximum of t over axis (tensor.Max).
+func (d *Device) max(out, t *Buffer, shape []int, axis int) {
 	d.reduceAxis("max", rMax, out, t, shape, axis)
 }
 
-// LogSumExp computes log(sum(exp(t))) over axis, stably (tensor.LogSumExp).
-func (d *Device) LogSumExp(out, t *Buffer, shape []int, axis int) {
+// logSumExp computes log(sum(exp(t))) over axis, stably (tensor.LogSumExp).
+func (d *Device) logSumExp(out, t *Buffer, shape []int, axis int) {
 	d.reduceAxis("logsumexp", rLSE, out, t, shape, axis)
 }
 
-// MaxBackward routes g (shaped like x reduced over axis) to the first
+// maxBackward routes g (shaped like x reduced over axis) to the first
 // maximal element of each lane of x; dx is zero elsewhere
 // (tensor.MaxBackward).
-func (d *Device) MaxBackward(dx, g, x *Buffer, shape []int, axis int) {
+func (d *Device) maxBackward(dx, g, x *Buffer, shape []int, axis int) {
 	outer, n, inner := axisDims(shape, axis)
 	mustLen("max backward", x, numel(shape))
 	mustLen("max backward", dx, numel(shape))
@@ -53,28 +53,28 @@ func (d *Device) MaxBackward(dx, g, x *Buffer, shape []int, axis int) {
 	d.run(kAxis, []uint32{1}, [3]int{gridGroups(outer*inner, 256), 1, 1}, push{}.u(outer, n, inner).f(0), wr(dx), rd(g), rd(x))
 }
 
-// ExpandAxis broadcasts g, shaped like likeShape reduced over axis, back to
+// expandAxis broadcasts g, shaped like likeShape reduced over axis, back to
 // likeShape, multiplied by scale (tensor.ExpandAxis, the backward of Sum and
-// Mean).
-func (d *Device) ExpandAxis(out, g *Buffer, likeShape []int, axis int, scale float32) {
+// mean).
+func (d *Device) expandAxis(out, g *Buffer, likeShape []int, axis int, scale float32) {
 	outer, n, inner := axisDims(likeShape, axis)
 	mustLen("expand axis", out, numel(likeShape))
 	mustLen("expand axis", g, outer*inner)
 	d.run(kAxis, []uint32{0}, [3]int{gridGroups(outer*n*inner, 256), 1, 1}, push{}.u(outer, n, inner).f(scale), wr(out), rd(g), rd(g))
 }
 
-// ReduceTo sums g (of gShape) over the dimensions that were broadcast to
+// reduceTo sums g (of gShape) over the dimensions that were broadcast to
 // produce it from shape (tensor.ReduceTo, the backward of broadcasting).
 // With accumulate the sums are added to out. When the shapes are equal it
 // copies (or adds) g into out.
-func (d *Device) ReduceTo(out, g *Buffer, gShape, shape []int, accumulate bool) {
+func (d *Device) reduceTo(out, g *Buffer, gShape, shape []int, accumulate bool) {
 	mustLen("reduceto", g, numel(gShape))
 	mustLen("reduceto", out, numel(shape))
 	if len(shape) > len(gShape) {
 		panic(fmt.Sprintf("vk: reduceto from %v to %v", gShape, shape))
 	}
 	if slices.Equal(gShape, shape) && !accumulate {
-		d.Copy(out, g)
+		d.copyBuf(out, g)
 		return
 	}
 	// Align shape to g and classify each dimension of g.
@@ -142,10 +142,10 @@ func (d *Device) reduceAll(out, t *Buffer, square, accumulate bool) {
 	d.run(kReduceAll, []uint32{256}, [3]int{1, 1, 1}, push{}.u(groups, 0, 1, int(b2u(accumulate))), wr(out), rd(part))
 }
 
-// SumAll writes the sum of all elements of t into out[0] (tensor.SumAll,
+// sumAll writes the sum of all elements of t into out[0] (tensor.SumAll,
 // in float32 with compensated partial sums), or adds it with accumulate.
-func (d *Device) SumAll(out, t *Buffer, accumulate bool) { d.reduceAll(out, t, false, accumulate) }
+func (d *Device) sumAll(out, t *Buffer, accumulate bool) { d.reduceAll(out, t, false, accumulate) }
 
-// SumSquares writes the sum of the squares of t into out[0], or adds it with
+// sumSquares writes the sum of the squares of t into out[0], or adds it with
 // accumulate: over all gradients, the square of nn.GradNorm.
-func (d *Device) SumSquares(out, t *Buffer, accumulate bool) { d.reduceAll(out, t, true, accumulate) }
+func (d *Device) sumSquares(out, t *Buffer, accumulate bool) { d.reduceAll(out, t, true, accumulate) }

@@ -15,24 +15,24 @@ func (d *Device) softmaxOp(name string, op uint32, out, x, g *Buffer, n int) {
 	d.run(kSoftmax, []uint32{uint32(rowGroup(n)), op}, rowGrid(rows), push{}.u(rows, n), wr(out), rd(x), rd(g))
 }
 
-// Softmax computes softmax over rows of length n (the last axis)
+// softmax computes softmax over rows of length n (the last axis)
 // (tensor.Softmax).
-func (d *Device) Softmax(out, t *Buffer, n int) { d.softmaxOp("softmax", smSoftmax, out, t, t, n) }
+func (d *Device) softmax(out, t *Buffer, n int) { d.softmaxOp("softmax", smSoftmax, out, t, t, n) }
 
-// LogSoftmax computes log_softmax over rows of length n (tensor.LogSoftmax).
-func (d *Device) LogSoftmax(out, t *Buffer, n int) {
+// logSoftmax computes log_softmax over rows of length n (tensor.LogSoftmax).
+func (d *Device) logSoftmax(out, t *Buffer, n int) {
 	d.softmaxOp("logsoftmax", smLogSoftmax, out, t, t, n)
 }
 
-// SoftmaxBackward computes dx = y * (g - sum(g*y)) for y = Softmax(x)
+// softmaxBackward computes dx = y * (g - sum(g*y)) for y = Softmax(x)
 // (tensor.SoftmaxBackward).
-func (d *Device) SoftmaxBackward(dx, g, y *Buffer, n int) {
+func (d *Device) softmaxBackward(dx, g, y *Buffer, n int) {
 	d.softmaxOp("softmax backward", smSoftmaxBwd, dx, y, g, n)
 }
 
-// LogSoftmaxBackward computes dx = g - softmax(x) * sum(g) for
+// logSoftmaxBackward computes dx = g - softmax(x) * sum(g) for
 // y = LogSoftmax(x) (tensor.LogSoftmaxBackward).
-func (d *Device) LogSoftmaxBackward(dx, g, y *Buffer, n int) {
+func (d *Device) logSoftmaxBackward(dx, g, y *Buffer, n int) {
 	d.softmaxOp("logsoftmax backward", smLogSoftmaxBwd, dx, y, g, n)
 }
 
@@ -43,11 +43,11 @@ const (
 	ceBwd
 )
 
-// CrossEntropy writes [mean loss, count] into stats (2 elements): the mean
+// crossEntropy writes [mean loss, count] into stats (2 elements): the mean
 // over rows of -log softmax(logits)[target] for logits (rows, n) and one
 // int32 target per row, rows with a negative target ignored
 // (tensor.CrossEntropy, which returns the same two numbers).
-func (d *Device) CrossEntropy(stats, logits, targets *Buffer, n int) {
+func (d *Device) crossEntropy(stats, logits, targets *Buffer, n int) {
 	rows := targets.Len()
 	mustLen("cross entropy", logits, rows*n)
 	if stats.Len() < 2 {
@@ -61,11 +61,11 @@ func (d *Device) CrossEntropy(stats, logits, targets *Buffer, n int) {
 	d.run(kCrossEntropy, []uint32{256, ceFinal}, [3]int{1, 1, 1}, pc, rd(logits), rd(targets), rd(rowloss), wr(stats), rd(logits))
 }
 
-// CrossEntropyBackward writes dx = d loss/d logits scaled by g, the
+// crossEntropyBackward writes dx = d loss/d logits scaled by g, the
 // upstream gradient of the mean loss (tensor.CrossEntropyBackward). The
 // count of counted rows is read on the device from stats, the output of
-// CrossEntropy on the same logits and targets.
-func (d *Device) CrossEntropyBackward(dx, logits, targets, stats *Buffer, n int, g float32) {
+// crossEntropy on the same logits and targets.
+func (d *Device) crossEntropyBackward(dx, logits, targets, stats *Buffer, n int, g float32) {
 	rows := targets.Len()
 	mustLen("cross entropy backward", logits, rows*n)
 	mustLen("cross entropy backward", dx, rows*n)
@@ -74,10 +74,10 @@ func (d *Device) CrossEntropyBackward(dx, logits, targets, stats *Buffer, n int,
 		rd(logits), rd(targets), rd(stats), rd(stats), wr(dx))
 }
 
-// LayerNorm normalises each row of x (rows of n = w.Len()) to zero mean and
+// layerNorm normalises each row of x (rows of n = w.Len()) to zero mean and
 // unit variance and multiplies by w (no bias), writing y and the per-row
 // mean and 1/std that LayerNormBackward needs (tensor.LayerNorm).
-func (d *Device) LayerNorm(y, mean, rstd, x, w *Buffer, eps float32) {
+func (d *Device) layerNorm(y, mean, rstd, x, w *Buffer, eps float32) {
 	n := w.Len()
 	rows := rowsOf("layernorm", x, n)
 	mustLen("layernorm", y, rows*n)
@@ -87,9 +87,9 @@ func (d *Device) LayerNorm(y, mean, rstd, x, w *Buffer, eps float32) {
 		rd(x), rd(w), wr(mean), wr(rstd), wr(y), rd(x))
 }
 
-// LayerNormBackward writes dx and accumulates dw += the sum over rows of
+// layerNormBackward writes dx and accumulates dw += the sum over rows of
 // g * xhat when dw is not nil (tensor.LayerNormBackward).
-func (d *Device) LayerNormBackward(dx, dw, g, x, w, mean, rstd *Buffer) {
+func (d *Device) layerNormBackward(dx, dw, g, x, w, mean, rstd *Buffer) {
 	n := w.Len()
 	rows := rowsOf("layernorm backward", x, n)
 	mustLen("layernorm backward", g, rows*n)
@@ -107,5 +107,5 @@ func (d *Device) LayerNormBackward(dx, dw, g, x, w, mean, rstd *Buffer) {
 	defer part.Release()
 	d.run(kLayerNormDW, nil, [3]int{(n + 255) / 256, chunks, 1}, push{}.u(rows, n, chunk),
 		wr(part), rd(g), rd(x), rd(mean), rd(rstd))
-	d.ReduceTo(dw, part, []int{chunks, n}, []int{n}, true)
+	d.reduceTo(dw, part, []int{chunks, n}, []int{n}, true)
 }

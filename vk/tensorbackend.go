@@ -79,12 +79,12 @@ func (b *TensorBackend) DownloadInt32(dst []int32, src tensor.Buffer) {
 	s.download(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(dst))), 4*len(dst)))
 }
 
-// Fill sets every element of x to v.
-func (b *TensorBackend) Fill(x tensor.Buffer, v float32) { b.d.Fill(vb(x), v) }
+// fill sets every element of x to v.
+func (b *TensorBackend) Fill(x tensor.Buffer, v float32) { b.d.fill(vb(x), v) }
 
-// CopyRows copies a block of rows (Device.CopyRows).
+// copyRows copies a block of rows (Device.CopyRows).
 func (b *TensorBackend) CopyRows(dst, src tensor.Buffer, rows, cols, dOff, dStride, sOff, sStride int) {
-	b.d.CopyRows(vb(dst), vb(src), rows, cols, dOff, dStride, sOff, sStride)
+	b.d.copyRows(vb(dst), vb(src), rows, cols, dOff, dStride, sOff, sStride)
 }
 
 // Flush submits the recorded work without waiting.
@@ -114,50 +114,50 @@ func (b *TensorBackend) Binary(op tensor.BinaryOp, out, x, y tensor.Buffer, xSha
 	o, p, q := vb(out), vb(x), vb(y)
 	switch op {
 	case tensor.BinaryAdd:
-		b.d.Add(o, p, q, xShape, yShape)
+		b.d.add(o, p, q, xShape, yShape)
 	case tensor.BinarySub:
-		b.d.Sub(o, p, q, xShape, yShape)
+		b.d.sub(o, p, q, xShape, yShape)
 	case tensor.BinaryMul:
-		b.d.Mul(o, p, q, xShape, yShape)
+		b.d.mul(o, p, q, xShape, yShape)
 	case tensor.BinaryDiv:
-		b.d.Div(o, p, q, xShape, yShape)
+		b.d.div(o, p, q, xShape, yShape)
 	case tensor.BinarySiLUBackward:
-		b.d.SiLUBackward(o, p, q)
+		b.d.siluBackward(o, p, q)
 	case tensor.BinaryGELUBackward:
-		b.d.GELUBackward(o, p, q)
+		b.d.geluBackward(o, p, q)
 	case tensor.BinarySigmoidBackward:
-		b.d.SigmoidBackward(o, p, q)
+		b.d.sigmoidBackward(o, p, q)
 	default:
 		panic(fmt.Sprintf("vk: binary op %d", op))
 	}
 }
 
-// AddScaled computes a += s*x.
-func (b *TensorBackend) AddScaled(a, x tensor.Buffer, s float32) { b.d.AddScaled(vb(a), vb(x), s) }
+// addScaled computes a += s*x.
+func (b *TensorBackend) AddScaled(a, x tensor.Buffer, s float32) { b.d.addScaled(vb(a), vb(x), s) }
 
-// ReduceTo sums g over its broadcast dimensions into out.
+// reduceTo sums g over its broadcast dimensions into out.
 func (b *TensorBackend) ReduceTo(out, g tensor.Buffer, gShape, shape []int) {
-	b.d.ReduceTo(vb(out), vb(g), gShape, shape, false)
+	b.d.reduceTo(vb(out), vb(g), gShape, shape, false)
 }
 
-// MatMul computes out = op(x) @ op(y) + beta*out.
+// matMul computes out = op(x) @ op(y) + beta*out.
 func (b *TensorBackend) MatMul(out, x, y tensor.Buffer, xShape, yShape []int, transA, transB bool, beta float32) {
-	b.d.MatMul(vb(out), vb(x), vb(y), xShape, yShape, transA, transB, beta)
+	b.d.matMul(vb(out), vb(x), vb(y), xShape, yShape, transA, transB, beta)
 }
 
-// Linear computes y = x @ w^T (+ bias).
+// linear computes y = x @ w^T (+ bias).
 func (b *TensorBackend) Linear(y, x, w, bias tensor.Buffer, in int) {
-	b.d.Linear(vb(y), vb(x), vb(w), vb(bias), in)
+	b.d.linear(vb(y), vb(x), vb(w), vb(bias), in)
 }
 
-// LinearBackward writes dx and accumulates dw and db (each when not nil).
+// linearBackward writes dx and accumulates dw and db (each when not nil).
 func (b *TensorBackend) LinearBackward(dx, g, x, w, dw, db tensor.Buffer, in int) {
-	b.d.LinearBackward(vb(dx), vb(g), vb(x), vb(w), vb(dw), vb(db), in)
+	b.d.linearBackward(vb(dx), vb(g), vb(x), vb(w), vb(dw), vb(db), in)
 }
 
-// Transpose swaps the last two dimensions.
+// transpose swaps the last two dimensions.
 func (b *TensorBackend) Transpose(out, t tensor.Buffer, batch, r, c int) {
-	b.d.Transpose(vb(out), vb(t), batch, r, c)
+	b.d.transpose(vb(out), vb(t), batch, r, c)
 }
 
 // Reduce reduces over one axis.
@@ -165,37 +165,37 @@ func (b *TensorBackend) Reduce(op tensor.ReduceOp, out, t tensor.Buffer, shape [
 	o, x := vb(out), vb(t)
 	switch op {
 	case tensor.ReduceSum:
-		b.d.Sum(o, x, shape, axis)
+		b.d.sum(o, x, shape, axis)
 	case tensor.ReduceMean:
-		b.d.Mean(o, x, shape, axis)
+		b.d.mean(o, x, shape, axis)
 	case tensor.ReduceMax:
-		b.d.Max(o, x, shape, axis)
+		b.d.max(o, x, shape, axis)
 	case tensor.ReduceLogSumExp:
-		b.d.LogSumExp(o, x, shape, axis)
+		b.d.logSumExp(o, x, shape, axis)
 	default:
 		panic(fmt.Sprintf("vk: reduce op %d", op))
 	}
 }
 
-// MaxBackward routes g to the first maxima.
+// maxBackward routes g to the first maxima.
 func (b *TensorBackend) MaxBackward(dx, g, x tensor.Buffer, shape []int, axis int) {
-	b.d.MaxBackward(vb(dx), vb(g), vb(x), shape, axis)
+	b.d.maxBackward(vb(dx), vb(g), vb(x), shape, axis)
 }
 
-// ExpandAxis broadcasts g back along axis, times scale.
+// expandAxis broadcasts g back along axis, times scale.
 func (b *TensorBackend) ExpandAxis(out, g tensor.Buffer, likeShape []int, axis int, scale float32) {
-	b.d.ExpandAxis(vb(out), vb(g), likeShape, axis, scale)
+	b.d.expandAxis(vb(out), vb(g), likeShape, axis, scale)
 }
 
-// SumAll writes the sum of t into out[0].
-func (b *TensorBackend) SumAll(out, t tensor.Buffer) { b.d.SumAll(vb(out), vb(t), false) }
+// sumAll writes the sum of t into out[0].
+func (b *TensorBackend) SumAll(out, t tensor.Buffer) { b.d.sumAll(vb(out), vb(t), false) }
 
-// SumSquares writes or adds the sum of squares of t into out[0].
+// sumSquares writes or adds the sum of squares of t into out[0].
 func (b *TensorBackend) SumSquares(out, t tensor.Buffer, accumulate bool) {
-	b.d.SumSquares(vb(out), vb(t), accumulate)
+	b.d.sumSquares(vb(out), vb(t), accumulate)
 }
 
-// Softmax runs a row kernel of the softmax family.
+// softmax runs a row kernel of the softmax family.
 func (b *TensorBackend) Softmax(op tensor.SoftmaxOp, out, x, g tensor.Buffer, n int) {
 	var code uint32
 	switch op {
@@ -213,94 +213,94 @@ func (b *TensorBackend) Softmax(op tensor.SoftmaxOp, out, x, g tensor.Buffer, n 
 	b.d.softmaxOp("softmax", code, vb(out), vb(x), vb(g), n)
 }
 
-// CrossEntropy writes [mean loss, count] into stats.
+// crossEntropy writes [mean loss, count] into stats.
 func (b *TensorBackend) CrossEntropy(stats, logits, targets tensor.Buffer, n int) {
-	b.d.CrossEntropy(vb(stats), vb(logits), vb(targets), n)
+	b.d.crossEntropy(vb(stats), vb(logits), vb(targets), n)
 }
 
-// CrossEntropyBackward writes the gradient of the mean loss times g.
+// crossEntropyBackward writes the gradient of the mean loss times g.
 func (b *TensorBackend) CrossEntropyBackward(dx, logits, targets, stats tensor.Buffer, n int, g float32) {
-	b.d.CrossEntropyBackward(vb(dx), vb(logits), vb(targets), vb(stats), n, g)
+	b.d.crossEntropyBackward(vb(dx), vb(logits), vb(targets), vb(stats), n, g)
 }
 
-// USDMLoss writes the per-row Duo loss (Eq. 17) and, when grad is not nil,
+// usdmLoss writes the per-row Duo loss (Eq. 17) and, when grad is not nil,
 // its gradient with respect to the logits.
 func (b *TensorBackend) USDMLoss(losses, grad, logits, zt, x0 tensor.Buffer, alpha, alphaPrime []float64, n int) {
-	b.d.USDMLoss(vb(losses), vb(grad), vb(logits), vb(zt), vb(x0), alpha, alphaPrime, n)
+	b.d.usdmLoss(vb(losses), vb(grad), vb(logits), vb(zt), vb(x0), alpha, alphaPrime, n)
 }
 
-// LayerNorm writes y, mean and rstd.
+// layerNorm writes y, mean and rstd.
 func (b *TensorBackend) LayerNorm(y, mean, rstd, x, w tensor.Buffer, eps float32) {
-	b.d.LayerNorm(vb(y), vb(mean), vb(rstd), vb(x), vb(w), eps)
+	b.d.layerNorm(vb(y), vb(mean), vb(rstd), vb(x), vb(w), eps)
 }
 
-// LayerNormBackward writes dx and accumulates dw (when not nil).
+// layerNormBackward writes dx and accumulates dw (when not nil).
 func (b *TensorBackend) LayerNormBackward(dx, dw, g, x, w, mean, rstd tensor.Buffer) {
-	b.d.LayerNormBackward(vb(dx), vb(dw), vb(g), vb(x), vb(w), vb(mean), vb(rstd))
+	b.d.layerNormBackward(vb(dx), vb(dw), vb(g), vb(x), vb(w), vb(mean), vb(rstd))
 }
 
-// Embedding gathers table rows at ids.
+// embedding gathers table rows at ids.
 func (b *TensorBackend) Embedding(out, table, ids tensor.Buffer, dim int) {
-	b.d.Embedding(vb(out), vb(table), vb(ids), dim)
+	b.d.embedding(vb(out), vb(table), vb(ids), dim)
 }
 
-// EmbeddingBackward scatter-adds g into dtable.
+// embeddingBackward scatter-adds g into dtable.
 func (b *TensorBackend) EmbeddingBackward(dtable, g, ids tensor.Buffer, dim int) {
-	b.d.EmbeddingBackward(vb(dtable), vb(g), vb(ids), dim)
+	b.d.embeddingBackward(vb(dtable), vb(g), vb(ids), dim)
 }
 
-// GatherLast gathers one element per row.
+// gatherLast gathers one element per row.
 func (b *TensorBackend) GatherLast(out, t, idx tensor.Buffer, n int) {
-	b.d.GatherLast(vb(out), vb(t), vb(idx), n)
+	b.d.gatherLast(vb(out), vb(t), vb(idx), n)
 }
 
-// GatherLastBackward scatters g into a zero dx.
+// gatherLastBackward scatters g into a zero dx.
 func (b *TensorBackend) GatherLastBackward(dx, g, idx tensor.Buffer, n int) {
-	b.d.GatherLastBackward(vb(dx), vb(g), vb(idx), n)
+	b.d.gatherLastBackward(vb(dx), vb(g), vb(idx), n)
 }
 
-// Argmax writes each row's first maximum as int32.
-func (b *TensorBackend) Argmax(out, t tensor.Buffer, n int) { b.d.Argmax(vb(out), vb(t), n) }
+// argmax writes each row's first maximum as int32.
+func (b *TensorBackend) Argmax(out, t tensor.Buffer, n int) { b.d.argmax(vb(out), vb(t), n) }
 
 // Rotary applies rotary embeddings with the given tables.
 func (b *TensorBackend) Rotary(out, qkv, cos, sin tensor.Buffer, B, L, heads, dim, maxLen int, inverse bool) {
-	r := &Rotary{L: maxLen, D: dim, cos: vb(cos), sin: vb(sin)}
-	b.d.RotaryApply(vb(out), vb(qkv), r, B, L, heads, inverse)
+	r := &rotary{L: maxLen, D: dim, cos: vb(cos), sin: vb(sin)}
+	b.d.rotaryApply(vb(out), vb(qkv), r, B, L, heads, inverse)
 }
 
-// Attention computes fused multi-head attention.
+// attention computes fused multi-head attention.
 func (b *TensorBackend) Attention(out, lse, qkv tensor.Buffer, B, L, heads int, causal bool) {
-	b.d.Attention(vb(out), vb(lse), vb(qkv), B, L, heads, causal)
+	b.d.attention(vb(out), vb(lse), vb(qkv), B, L, heads, causal)
 }
 
-// AttentionBackward writes dqkv.
+// attentionBackward writes dqkv.
 func (b *TensorBackend) AttentionBackward(dqkv, g, qkv, out, lse tensor.Buffer, B, L, heads int, causal bool) {
-	b.d.AttentionBackward(vb(dqkv), vb(g), vb(qkv), vb(out), vb(lse), B, L, heads, causal)
+	b.d.attentionBackward(vb(dqkv), vb(g), vb(qkv), vb(out), vb(lse), B, L, heads, causal)
 }
 
-// Modulate computes the adaLN modulation.
+// modulate computes the adaLN modulation.
 func (b *TensorBackend) Modulate(out, x, shift, scale tensor.Buffer, B, L, D int) {
-	b.d.Modulate(vb(out), vb(x), vb(shift), vb(scale), B, L, D)
+	b.d.modulate(vb(out), vb(x), vb(shift), vb(scale), B, L, D)
 }
 
-// ModulateBackward writes dx, dshift and dscale.
+// modulateBackward writes dx, dshift and dscale.
 func (b *TensorBackend) ModulateBackward(dx, dshift, dscale, g, x, scale tensor.Buffer, B, L, D int) {
-	b.d.ModulateBackward(vb(dx), vb(dshift), vb(dscale), vb(g), vb(x), vb(scale), B, L, D)
+	b.d.modulateBackward(vb(dx), vb(dshift), vb(dscale), vb(g), vb(x), vb(scale), B, L, D)
 }
 
-// GatedAdd computes the gated residual.
+// gatedAdd computes the gated residual.
 func (b *TensorBackend) GatedAdd(out, h, y, gate tensor.Buffer, B, L, D int) {
-	b.d.GatedAdd(vb(out), vb(h), vb(y), vb(gate), B, L, D)
+	b.d.gatedAdd(vb(out), vb(h), vb(y), vb(gate), B, L, D)
 }
 
-// GatedAddBackward writes dy and dgate.
+// gatedAddBackward writes dy and dgate.
 func (b *TensorBackend) GatedAddBackward(dy, dgate, g, y, gate tensor.Buffer, B, L, D int) {
-	b.d.GatedAddBackward(vb(dy), vb(dgate), vb(g), vb(y), vb(gate), B, L, D)
+	b.d.gatedAddBackward(vb(dy), vb(dgate), vb(g), vb(y), vb(gate), B, L, D)
 }
 
-// AdamW applies one optimiser update.
+// adamW applies one optimiser update.
 func (b *TensorBackend) AdamW(w, g, m, v tensor.Buffer, p tensor.AdamWParams) {
-	b.d.AdamW(vb(w), vb(g), vb(m), vb(v), AdamWParams{LR: p.LR, Beta1: p.Beta1, Beta2: p.Beta2,
+	b.d.adamW(vb(w), vb(g), vb(m), vb(v), adamWParams{LR: p.LR, Beta1: p.Beta1, Beta2: p.Beta2,
 		Eps: p.Eps, WeightDecay: p.WeightDecay, Step: p.Step})
 }
 
@@ -310,7 +310,7 @@ func (b *TensorBackend) EMA(shadow, w tensor.Buffer, k float32) {
 	b.d.binarySame("ema", bEMA, s, s, vb(w), k)
 }
 
-// ClipByNorm clips g by the norm whose square is sumsq[0].
+// clipByNorm clips g by the norm whose square is sumsq[0].
 func (b *TensorBackend) ClipByNorm(g, sumsq tensor.Buffer, maxNorm float32) {
-	b.d.ClipByNorm(vb(g), vb(sumsq), maxNorm)
+	b.d.clipByNorm(vb(g), vb(sumsq), maxNorm)
 }

@@ -2,7 +2,7 @@ package vk
 
 import "fmt"
 
-// USDMLoss writes into losses (rows) the per-token negative ELBO of Duo
+// usdmLoss writes into losses (rows) the per-token negative ELBO of Duo
 // (Eq. 17) of logits (rows, n), with log x_theta = log_softmax(logits),
 // latent ids zt and clean ids x0 (int32, one per row) and alpha_t,
 // alpha'_t per sequence of rows/len(alpha) consecutive rows; and, when
@@ -10,7 +10,7 @@ import "fmt"
 // (tensor.USDMLoss, whose CPU kernel computes the same in float64). The
 // per-sequence alpha, 1 - alpha and alpha' are rounded from float64 on the
 // host and uploaded in order with the recorded work (no host wait).
-func (d *Device) USDMLoss(losses, grad, logits, zt, x0 *Buffer, alpha, alphaPrime []float64, n int) {
+func (d *Device) usdmLoss(losses, grad, logits, zt, x0 *Buffer, alpha, alphaPrime []float64, n int) {
 	rows := rowsOf("usdm loss", logits, n)
 	mustLen("usdm loss", losses, rows)
 	mustLen("usdm loss z_t", zt, rows)
