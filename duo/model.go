@@ -294,20 +294,15 @@ func cutAtEOT(out [][]int32, eot int32, fixed []int32) [][]int32 {
 	return out
 }
 
-// Score returns the log-likelihood of continuation given context (Score).
+// Score returns the log-likelihood of continuation given context (Score),
+// under the model's objective unless o names another.
 func (m *Model) Score(ctx context.Context, context, continuation string, o ScoreOptions) (ScoreResult, error) {
 	if err := ctx.Err(); err != nil {
 		return ScoreResult{}, err
 	}
-	if m.Tokenizer == nil {
-		return ScoreResult{}, fmt.Errorf("score: the model has no tokenizer: %w", ErrNoTokenizer)
-	}
-	if o.Objective == nil {
-		obj, err := m.Info.EvalObjective()
-		if err != nil {
-			return ScoreResult{}, err
-		}
-		o.Objective = obj
+	var err error
+	if o.Objective, err = m.ready("score", o.Objective); err != nil {
+		return ScoreResult{}, err
 	}
 	return Score(m.Net, m.Tokenizer.Encode(context), m.Tokenizer.Encode(continuation), o)
 }
@@ -316,15 +311,21 @@ func (m *Model) Score(ctx context.Context, context, continuation string, o Score
 // consecutive blocks of the model's length, under the model's objective
 // unless o names another.
 func (m *Model) Evaluate(ctx context.Context, text string, o EvalOptions) (EvalResult, error) {
-	if m.Tokenizer == nil {
-		return EvalResult{}, fmt.Errorf("evaluate: the model has no tokenizer: %w", ErrNoTokenizer)
-	}
-	if o.Objective == nil {
-		obj, err := m.Info.EvalObjective()
-		if err != nil {
-			return EvalResult{}, err
-		}
-		o.Objective = obj
+	var err error
+	if o.Objective, err = m.ready("evaluate", o.Objective); err != nil {
+		return EvalResult{}, err
 	}
 	return EvaluateContext(ctx, m.Net, m.Tokenizer.Encode(text), o)
+}
+
+// ready checks that the model can take text and returns obj, or the
+// model's own objective when obj is nil.
+func (m *Model) ready(op string, obj Objective) (Objective, error) {
+	if m.Tokenizer == nil {
+		return nil, fmt.Errorf("%s: the model has no tokenizer: %w", op, ErrNoTokenizer)
+	}
+	if obj != nil {
+		return obj, nil
+	}
+	return m.Info.EvalObjective()
 }
