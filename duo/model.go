@@ -113,7 +113,7 @@ type Generation struct {
 // objective, or left to right for an AR model, with the prompt or infill of
 // o. It stops between steps, returning ctx's error, once ctx is done.
 func (m *Model) Generate(ctx context.Context, o GenerateOptions) ([]Generation, error) {
-	cfg, err := m.sampleConfig(o)
+	cfg, err := m.SampleConfig(o)
 	if err != nil {
 		return nil, err
 	}
@@ -153,9 +153,7 @@ func (m *Model) Generate(ctx context.Context, o GenerateOptions) ([]Generation, 
 // SampleConfig returns the sampler configuration of o for this model: its
 // objective and schedule, the fixed tokens of the prompt or infill, and
 // o's defaults filled in. Generate samples with it.
-func (m *Model) SampleConfig(o GenerateOptions) (SampleConfig, error) { return m.sampleConfig(o) }
-
-func (m *Model) sampleConfig(o GenerateOptions) (SampleConfig, error) {
+func (m *Model) SampleConfig(o GenerateOptions) (SampleConfig, error) {
 	if m.Tokenizer == nil {
 		return SampleConfig{}, fmt.Errorf("generate: the model has no tokenizer: %w", ErrNoTokenizer)
 	}

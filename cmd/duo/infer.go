@@ -76,7 +76,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 		check{"temperature", *temperature >= 0 && finite(*temperature), "a finite number >= 0 (0: greedy)"},
 		check{"psi-high-frac", pf.highFrac >= 0 && pf.highFrac <= 1, "a fraction in [0, 1]"},
 		check{"psi-middle-frac", pf.middleFrac >= 0 && pf.highFrac+pf.middleFrac <= 1, "a fraction in [0, 1 - --psi-high-frac]"},
-		check{"schedule", *schedule == "" || *schedule == duo.ScheduleLogLinear || *schedule == duo.ScheduleCosine, "loglinear or cosine"},
+		check{"schedule", knownSchedule(*schedule), "loglinear or cosine"},
 		check{"steps", cfg.Steps >= 1, "at least 1"},
 		check{"top-p", cfg.TopP > 0 && cfg.TopP <= 1, "a mass in (0, 1] (1: off)"},
 		check{"n", cfg.Batch >= 1, "at least 1"},
@@ -103,13 +103,8 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	opt := duo.GenerateOptions{Prompt: *prompt, Infill: *infill, N: cfg.Batch, Length: cfg.Length, Steps: cfg.Steps, Sampler: cfg.Sampler,
 		TopP: cfg.TopP, Temperature: *temperature, Seed: cfg.Seed, StopAtEOT: *stopEOT, Psi: cfg.Psi}
 	m := model.Net
-	if m.Causal {
-		if *temperature == 0 {
-			opt.Sampler = duo.SamplerGreedy
-		}
-		if cfg.Psi != nil {
-			return errors.New("--sampler-mode psi needs a diffusion model")
-		}
+	if m.Causal && *temperature == 0 {
+		opt.Sampler = duo.SamplerGreedy
 	}
 	if cfg, err = model.SampleConfig(opt); err != nil {
 		return err

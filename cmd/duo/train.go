@@ -100,6 +100,12 @@ func (f *trainFlags) shape() (nn.Config, error) {
 	return m, nil
 }
 
+// knownSchedule reports whether duo.ScheduleNamed knows name.
+func knownSchedule(name string) bool {
+	_, err := duo.ScheduleNamed(name)
+	return err == nil
+}
+
 // lrDecayConfig returns TrainConfig.LRDecay and LRMin for the flags.
 func (f *trainFlags) lrDecayConfig() (string, float64) {
 	if f.lrDecay == duo.LRDecayCosine {
@@ -199,7 +205,7 @@ func (f *trainFlags) validate(fs *flag.FlagSet) error {
 		check{"grad-accum", f.accum >= 1 && f.batch%f.accum == 0, "at least 1 and a divisor of --batch"},
 		check{"lr", f.lr > 0 && finite(f.lr), "a positive finite number"},
 		check{"warmup", f.warmup >= -1, ">= 0 (-1: 10% of --steps)"},
-		check{"schedule", f.schedule == "" || f.schedule == duo.ScheduleLogLinear || f.schedule == duo.ScheduleCosine, "loglinear or cosine"},
+		check{"schedule", knownSchedule(f.schedule), "loglinear or cosine"},
 		check{"lr-decay", f.lrDecay == "constant" || f.lrDecay == duo.LRDecayCosine, "constant or cosine"},
 		check{"lr-min", f.lrMin >= 0 && f.lrMin <= f.lr, "in [0, --lr]"},
 		check{"weight-decay", f.wd >= 0 && finite(f.wd), "a finite number >= 0"},

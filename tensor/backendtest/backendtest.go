@@ -10,6 +10,8 @@ package backendtest
 
 import (
 	"math"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/duo-go/duo/tensor"
@@ -97,25 +99,11 @@ func shapeName(a, b []int) string {
 }
 
 func dims(s []int) string {
-	out := ""
+	parts := make([]string, len(s))
 	for i, d := range s {
-		if i > 0 {
-			out += "x"
-		}
-		out += itoa(d)
+		parts[i] = strconv.Itoa(d)
 	}
-	return out
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	s := ""
-	for ; n > 0; n /= 10 {
-		s = string(rune('0'+n%10)) + s
-	}
-	return s
+	return strings.Join(parts, "x")
 }
 
 func testReduceTo(t *testing.T) {
@@ -184,7 +172,7 @@ func testReduceShape(t *testing.T, g *gen, shape []int) {
 	x, xr := g.normal(1, shape...)
 	for axis := range shape {
 		for _, keep := range []bool{false, true} {
-			n := dims(shape) + " axis" + itoa(axis)
+			n := dims(shape) + " axis" + strconv.Itoa(axis)
 			if keep {
 				n += " keep"
 			}
@@ -208,7 +196,7 @@ func testReduceShape(t *testing.T, g *gen, shape []int) {
 			want.v[best] = upr.v[k]
 			k++
 		})
-		expect(t, "maxbackward axis"+itoa(axis), tensor.MaxBackward(up, x, axis), want, f32)
+		expect(t, "maxbackward axis"+strconv.Itoa(axis), tensor.MaxBackward(up, x, axis), want, f32)
 		exp := data{make([]float64, len(xr.v)), xr.shape}
 		k = 0
 		lanes(xr.shape, axis, func(lane []int) {
@@ -217,7 +205,7 @@ func testReduceShape(t *testing.T, g *gen, shape []int) {
 			}
 			k++
 		})
-		expect(t, "expandaxis axis"+itoa(axis), tensor.ExpandAxis(up, x, axis, 0.5), exp, f32)
+		expect(t, "expandaxis axis"+strconv.Itoa(axis), tensor.ExpandAxis(up, x, axis, 0.5), exp, f32)
 	}
 }
 
@@ -228,12 +216,12 @@ func testSoftmax(t *testing.T) {
 		up, upr := g.normal(1, 3, n)
 		sm := rowsRef(xr, softmaxRow)
 		lsm := rowsRef(xr, logSoftmaxRow)
-		expect(t, "softmax n"+itoa(n), tensor.Softmax(x), sm, f32)
-		expect(t, "logsoftmax n"+itoa(n), tensor.LogSoftmax(x), lsm, f32)
+		expect(t, "softmax n"+strconv.Itoa(n), tensor.Softmax(x), sm, f32)
+		expect(t, "logsoftmax n"+strconv.Itoa(n), tensor.LogSoftmax(x), lsm, f32)
 		fs := func(v []float64) []float64 { return rowsRef(data{v, xr.shape}, softmaxRow).v }
 		fl := func(v []float64) []float64 { return rowsRef(data{v, xr.shape}, logSoftmaxRow).v }
-		expect(t, "softmax backward n"+itoa(n), tensor.SoftmaxBackward(up, tensor.Softmax(x)), data{vjp(fs, xr.v, upr.v), xr.shape}, tol{5e-5, 5e-5})
-		expect(t, "logsoftmax backward n"+itoa(n), tensor.LogSoftmaxBackward(up, tensor.LogSoftmax(x)), data{vjp(fl, xr.v, upr.v), xr.shape}, tol{5e-5, 5e-5})
+		expect(t, "softmax backward n"+strconv.Itoa(n), tensor.SoftmaxBackward(up, tensor.Softmax(x)), data{vjp(fs, xr.v, upr.v), xr.shape}, tol{5e-5, 5e-5})
+		expect(t, "logsoftmax backward n"+strconv.Itoa(n), tensor.LogSoftmaxBackward(up, tensor.LogSoftmax(x)), data{vjp(fl, xr.v, upr.v), xr.shape}, tol{5e-5, 5e-5})
 	}
 }
 
@@ -334,9 +322,9 @@ func testLayerNorm(t *testing.T) {
 		if n == 1 { // 1/std = 1/sqrt(eps): large and rounding-sensitive
 			tl = tol{1e-4, 1e-4}
 		}
-		expect(t, "layernorm y n"+itoa(n), y, data{yr, xr.shape}, tl)
-		expect(t, "layernorm mean n"+itoa(n), mean, data{mr, []int{6}}, tl)
-		expect(t, "layernorm rstd n"+itoa(n), rstd, data{rr, []int{6}}, tl)
+		expect(t, "layernorm y n"+strconv.Itoa(n), y, data{yr, xr.shape}, tl)
+		expect(t, "layernorm mean n"+strconv.Itoa(n), mean, data{mr, []int{6}}, tl)
+		expect(t, "layernorm rstd n"+strconv.Itoa(n), rstd, data{rr, []int{6}}, tl)
 		if n == 1 {
 			continue
 		}
@@ -345,12 +333,12 @@ func testLayerNorm(t *testing.T) {
 		dx := tensor.LayerNormBackward(up, x, w, mean, rstd, dw)
 		fx := func(v []float64) []float64 { y, _, _ := layerNormRef(v, wr.v, n, 1e-5); return y }
 		fw := func(v []float64) []float64 { y, _, _ := layerNormRef(xr.v, v, n, 1e-5); return y }
-		expect(t, "layernorm dx n"+itoa(n), dx, data{vjp(fx, xr.v, upr.v), xr.shape}, tol{1e-4, 1e-4})
+		expect(t, "layernorm dx n"+strconv.Itoa(n), dx, data{vjp(fx, xr.v, upr.v), xr.shape}, tol{1e-4, 1e-4})
 		dwWant := vjp(fw, wr.v, upr.v)
 		for i := range dwWant {
 			dwWant[i] += dwr.v[i]
 		}
-		expect(t, "layernorm dw n"+itoa(n), dw, data{dwWant, []int{n}}, tol{1e-4, 1e-4})
+		expect(t, "layernorm dw n"+strconv.Itoa(n), dw, data{dwWant, []int{n}}, tol{1e-4, 1e-4})
 	}
 }
 
@@ -472,7 +460,7 @@ func testConcatSplit(t *testing.T) {
 		for r := range 6 {
 			want.v = append(want.v, xr.v[r*8+c.lo:r*8+c.lo+c.n]...)
 		}
-		expect(t, "split "+itoa(k), parts[k], want, tol{0, 0})
+		expect(t, "split "+strconv.Itoa(k), parts[k], want, tol{0, 0})
 	}
 	swapped := data{nil, []int{2, 3, 8}}
 	for r := range 6 {
@@ -612,7 +600,7 @@ func testAttention(t *testing.T) {
 	for _, c := range []struct{ B, L, H, d int }{{2, 5, 2, 4}, {1, 1, 1, 8}, {1, 9, 3, 6}, {1, 70, 2, 16}, {1, 40, 1, 64}} {
 		qkv, qr := g.normal(1, c.B, c.L, 3*c.H*c.d)
 		for _, causal := range []bool{false, true} {
-			name := itoa(c.B) + "x" + itoa(c.L) + " " + itoa(c.H) + " heads of " + itoa(c.d)
+			name := strconv.Itoa(c.B) + "x" + strconv.Itoa(c.L) + " " + strconv.Itoa(c.H) + " heads of " + strconv.Itoa(c.d)
 			if causal {
 				name += " causal"
 			}
@@ -730,8 +718,8 @@ func testOptimiser(t *testing.T) {
 			k = maxNorm / (n + 1e-6)
 		}
 		scale := func(v float64) float64 { return k * v }
-		expect(t, "clip x max "+itoa(int(maxNorm)), cx, mapRef(xr, scale), f32)
-		expect(t, "clip y max "+itoa(int(maxNorm)), cy, mapRef(yr, scale), f32)
+		expect(t, "clip x max "+strconv.Itoa(int(maxNorm)), cx, mapRef(xr, scale), f32)
+		expect(t, "clip y max "+strconv.Itoa(int(maxNorm)), cy, mapRef(yr, scale), f32)
 	}
 }
 

@@ -3,6 +3,7 @@ package backendtest
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/duo-go/duo/tensor"
@@ -78,7 +79,7 @@ var f32 = tol{2e-5, 2e-5}
 // device) with want, shapes included.
 func expect(t *testing.T, what string, got *tensor.Tensor, want data, tl tol) {
 	t.Helper()
-	if !equalShape(got.Shape(), want.shape) {
+	if !slices.Equal(got.Shape(), want.shape) {
 		t.Errorf("%s: shape %v, want %v", what, got.Shape(), want.shape)
 		return
 	}
@@ -104,18 +105,6 @@ func expectVals(t *testing.T, what string, got []float32, want []float64, tl tol
 	if bad > 3 {
 		t.Errorf("%s: %d of %d values off", what, bad, len(want))
 	}
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // mapRef applies f to every value.
