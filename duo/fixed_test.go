@@ -51,15 +51,22 @@ func TestSampleFixedPositions(t *testing.T) {
 
 // Prompted sampling follows the data's conditional law: a Duo model of the
 // 8-state Markov chain of TestDistillFewStepSamples, prompted with 5 6 7 0,
-// draws the token after the prompt close to the chain's law (1 with
-// probability 0.8, 3 with 0.2): total variation under 0.1 and under a fifth
-// of the unprompted one, illegal draws under 3%. Pearson's chi-square of the
-// legal draws against 0.8/0.2 is logged, not bounded: clamping is a close,
-// not an exact, conditional sampler. The network sees the prompt as tokens
-// noised at level t, so early in sampling it leaves some belief on the
-// prompt's last token being another successor of 7 (2, whose successors
-// are 3 and 5), and the draw leans to 3: about 0.74/0.26 at n = 512, a
-// chi-square of 4 to 13 by seed (the 0.001 critical value is 10.83).
+// draws the token after the prompt by the chain's law (1 with probability
+// 0.8, 3 with 0.2).
+//
+// Clamping alone (ancestral steps) comes close: a total variation under a
+// third of the unprompted one (0.07 to 0.15 against 0.72, by seed and by
+// the CPU path the teacher was trained on). It is not exact: the network
+// sees the prompt as tokens noised at level t, so
+// early in sampling it leaves some belief on the prompt's last token being
+// the other successor of 7 (2, whose successors are 3 and 5), and the draw
+// leans to 3 (about 0.75/0.25, a chi-square of 4 to 25). A Psi corrector
+// (max-capped-0.1 throughout, 64 steps: each step renoises a little of
+// what is drawn and draws it again, at times where the network trusts the
+// prompt) removes the lean: Pearson's chi-square of its legal draws
+// against 0.8/0.2 stays under the 0.001 critical value 10.83 (0.0 to 6.1
+// over four seeds on both the AVX-512 and the AVX2 path when this test was
+// written), with under 3% illegal draws.
 func TestSamplePromptFollowsChain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a model (about 16 s, shared with TestDistillFewStepSamples)")
@@ -73,8 +80,8 @@ func TestSamplePromptFollowsChain(t *testing.T) {
 	for b := range n {
 		copy(fixed[b*L:], []int32{5, 6, 7, 0})
 	}
-	count := func(f []int32) (one, three, other int) {
-		out, err := Sample(model, SampleConfig{Steps: 64, Sampler: SamplerAncestral, TopP: 1, Batch: n, Length: L, Seed: 9, Fixed: f})
+	count := func(f []int32, steps int, psi *Psi) (one, three, other int) {
+		out, err := Sample(model, SampleConfig{Steps: steps, Sampler: SamplerAncestral, TopP: 1, Batch: n, Length: L, Seed: 9, Fixed: f, Psi: psi})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,14 +100,22 @@ func TestSamplePromptFollowsChain(t *testing.T) {
 	tv := func(one, three, other int) float64 { // total variation from {1: 0.8, 3: 0.2}
 		return (math.Abs(float64(one)/n-0.8) + math.Abs(float64(three)/n-0.2) + float64(other)/n) / 2
 	}
-	one, three, other := count(fixed)
-	u1, u3, uo := count(nil)
+	chi2 := func(one, three int) float64 { // Pearson, legal draws against 0.8/0.2, one degree of freedom
+		legal := float64(one + three)
+		return math.Pow(float64(one)-0.8*legal, 2)/(0.8*legal) + math.Pow(float64(three)-0.2*legal, 2)/(0.2*legal)
+	}
+	one, three, other := count(fixed, 64, nil)
+	u1, u3, uo := count(nil, 64, nil)
 	p, u := tv(one, three, other), tv(u1, u3, uo)
-	t.Logf("after the prompt 5 6 7 0: %d x 1, %d x 3, %d others (TV %.3f); unprompted: %d x 1, %d x 3, %d others (TV %.3f)", one, three, other, p, u1, u3, uo, u)
-	legal := float64(one + three)
-	chi2 := math.Pow(float64(one)-0.8*legal, 2)/(0.8*legal) + math.Pow(float64(three)-0.2*legal, 2)/(0.2*legal)
-	t.Logf("chi-square of the legal draws against 0.8/0.2: %.2f (0.001 critical value 10.83)", chi2)
-	if p > 0.1 || float64(other) > 0.03*n || p > u/5 {
-		t.Errorf("prompted sampling does not follow the chain's law after the prompt: chi-square %.2f, %d illegal, TV %.3f against %.3f unprompted", chi2, other, p, u)
+	t.Logf("ancestral, after the prompt 5 6 7 0: %d x 1, %d x 3, %d others (TV %.3f, chi-square %.2f); unprompted: %d x 1, %d x 3, %d others (TV %.3f)", one, three, other, p, chi2(one, three), u1, u3, uo, u)
+	if p > u/3 {
+		t.Errorf("prompted ancestral sampling is far from the chain's law after the prompt: %d illegal, TV %.3f against %.3f unprompted", other, p, u)
+	}
+	mc := KappaMode{Name: KappaMaxCapped, Eta: 0.1}
+	c1, c3, co := count(fixed, 64, &Psi{Profile: "linear", High: mc, Middle: mc, Low: mc})
+	c := chi2(c1, c3)
+	t.Logf("psi %s, after the prompt: %d x 1, %d x 3, %d others (TV %.3f, chi-square %.2f; 0.001 critical value 10.83)", mc, c1, c3, co, tv(c1, c3, co), c)
+	if c > 10.83 || float64(co) > 0.03*n {
+		t.Errorf("prompted psi sampling does not follow the chain's law after the prompt: chi-square %.2f (critical 10.83), %d illegal", c, co)
 	}
 }

@@ -51,7 +51,7 @@ func TestNELBO(t *testing.T) {
 	// With a backend the losses are float32 means: their differences over
 	// 2h carry about 1e-6 |loss| / 2h of rounding.
 	slack := 0.0
-	if tensor.CurrentBackend() != nil {
+	if tensor.OnDevice() {
 		slack = 5e-5
 	}
 	for i := range logits.Data() {

@@ -44,18 +44,23 @@ func (r *Rotary) Apply(qkv *Tensor, heads int, inverse bool) *Tensor {
 	if qkv.Rank() != 3 || qkv.shape[2] != 3*heads*r.D || qkv.shape[1] > r.L {
 		panic(fmt.Sprintf("tensor: rotary of %v with %d heads of %d (max length %d)", qkv.shape, heads, r.D, r.L))
 	}
-	B, L, W := qkv.shape[0], qkv.shape[1], qkv.shape[2]
-	if be := current; be != nil {
-		c := dcall{be: be}
-		qb, cb, sb := c.in(qkv), c.in(r.cosT), c.in(r.sinT)
-		out, ob := c.newOut(qkv.shape...)
-		be.Rotary(ob, qb, cb, sb, B, L, heads, r.D, r.L, inverse)
-		c.done()
-		return out
+	B, L := qkv.shape[0], qkv.shape[1]
+	ak, ok := current.(AttentionKernels)
+	if !ok {
+		return rotaryComposed(r, qkv, heads, inverse)
 	}
-	hostRead(qkv)
-	out := newHostFull(qkv.shape...)
-	h, qk := r.D/2, 2*heads*r.D
+	c := call()
+	qb, cb, sb := c.in(qkv), c.in(r.cosT), c.in(r.sinT)
+	out, ob := c.newOut(qkv.shape...)
+	ak.Rotary(ob, qb, cb, sb, B, L, heads, r.D, r.L, inverse)
+	c.done()
+	return out
+}
+
+func (cpu) Rotary(out, qkv, cos, sin Buffer, B, L, heads, dim, maxLen int, inverse bool) {
+	o, x, cosd, sind := f32(out), f32(qkv), f32(cos), f32(sin)
+	W := 3 * heads * dim
+	h, qk := dim/2, 2*heads*dim
 	sign := float32(1)
 	if inverse {
 		sign = -1
@@ -63,15 +68,14 @@ func (r *Rotary) Apply(qkv *Tensor, heads int, inverse bool) *Tensor {
 	parallel.For(B*L, 16, func(lo, hi int) {
 		for bl := lo; bl < hi; bl++ {
 			p := bl % L
-			cs, sn := r.cos[p*h:(p+1)*h], r.sin[p*h:(p+1)*h]
-			src, dst := qkv.data[bl*W:(bl+1)*W], out.data[bl*W:(bl+1)*W]
-			for off := 0; off < qk; off += r.D { // q and k heads
-				rotaryVec(dst[off:off+h], dst[off+h:off+r.D], src[off:off+h], src[off+h:off+r.D], cs, sn, sign)
+			cs, sn := cosd[p*h:(p+1)*h], sind[p*h:(p+1)*h]
+			src, dst := x[bl*W:(bl+1)*W], o[bl*W:(bl+1)*W]
+			for off := 0; off < qk; off += dim { // q and k heads
+				rotaryVec(dst[off:off+h], dst[off+h:off+dim], src[off:off+h], src[off+h:off+dim], cs, sn, sign)
 			}
 			copy(dst[qk:], src[qk:]) // v
 		}
 	})
-	return out
 }
 
 // Attention computes multi-head scaled dot-product attention from a packed
@@ -91,44 +95,66 @@ func Attention(qkv *Tensor, heads int, causal bool) (out, lse *Tensor) {
 // Recycle once the backward pass has used it.
 func AttentionForTraining(qkv *Tensor, heads int, causal bool) (out, lse, probs *Tensor) {
 	B, L, d := attnDims(qkv, heads)
-	return attention(qkv, heads, causal, current == nil && L <= 3*d && B*heads*L*L > 0)
+	_, ok := current.(probsAttention)
+	return attention(qkv, heads, causal, ok && L <= 3*d && B*heads*L*L > 0)
+}
+
+// probsAttention is the CPU's attention that keeps the probabilities for
+// the backward pass (AttentionForTraining).
+type probsAttention interface {
+	AttentionProbs(out, lse, probs, qkv Buffer, B, L, heads int, causal bool)
+	AttentionBackwardProbs(dqkv, g, qkv, out, lse, probs Buffer, B, L, heads int, causal bool)
 }
 
 func attention(qkv *Tensor, heads int, causal, keep bool) (out, lse, probs *Tensor) {
 	B, L, d := attnDims(qkv, heads)
 	D := heads * d
-	if be := current; be != nil {
-		c := dcall{be: be}
-		qb := c.in(qkv)
-		var ob, lb Buffer
-		out, ob = c.newOut(B, L, D)
-		lse, lb = c.newOut(B, heads, L)
-		be.Attention(ob, lb, qb, B, L, heads, causal)
-		c.done()
+	ak, ok := current.(AttentionKernels)
+	if !ok {
+		out, lse = attentionComposed(qkv, heads, causal)
 		return out, lse, nil
 	}
-	hostRead(qkv)
-	out = newHostFull(B, L, D)
-	lse = newHostFull(B, heads, L)
+	c := call()
+	qb := c.in(qkv)
+	var ob, lb, pb Buffer
+	out, ob = c.newOut(B, L, D)
+	lse, lb = c.newOut(B, heads, L)
 	if keep {
-		probs = newHostFull(B, heads, L, L) // every row written below, masked entries cleared
+		probs, pb = c.newOut(B, heads, L, L)
+		current.(probsAttention).AttentionProbs(ob, lb, pb, qb, B, L, heads, causal)
+	} else {
+		ak.Attention(ob, lb, qb, B, L, heads, causal)
 	}
+	c.done()
+	return out, lse, probs
+}
+
+func (c cpu) Attention(out, lse, qkv Buffer, B, L, heads int, causal bool) {
+	c.AttentionProbs(out, lse, nil, qkv, B, L, heads, causal)
+}
+
+// AttentionProbs is Attention that writes the probabilities (B, H, L, L)
+// into probs when it is not nil (masked entries cleared).
+func (cpu) AttentionProbs(out, lse, probs, qkv Buffer, B, L, heads int, causal bool) {
+	od, ld, pd, x := f32(out), f32(lse), f32(probs), f32(qkv)
+	d := len(x) / max(B*L*3*heads, 1)
+	D := heads * d
 	scale := float32(1 / math.Sqrt(float64(d)))
 	parallel.For(B*heads, 1, func(lo, hi int) {
 		var scratch []float32
-		if !keep {
+		if pd == nil {
 			scratch = make([]float32, L*L)
 		}
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/heads, bh%heads
-			q, k, v := qkvHead(qkv, b, h, L, D, d)
+			q, k, v := qkvHead(x, b, h, L, D, d)
 			s := scratch
-			if keep {
-				s = probs.data[bh*L*L : (bh+1)*L*L]
+			if pd != nil {
+				s = pd[bh*L*L : (bh+1)*L*L]
 			}
 			// S = scale * Q K^T, masked, then softmax rows in place.
 			gemm.Sgemm(false, true, L, L, d, scale, q, 3*D, k, 3*D, 0, s, L)
-			ls := lse.data[bh*L : (bh+1)*L]
+			ls := ld[bh*L : (bh+1)*L]
 			for i := 0; i < L; i++ {
 				row := s[i*L : (i+1)*L]
 				if causal { // masked: probability 0
@@ -137,11 +163,10 @@ func attention(qkv *Tensor, heads int, causal, keep bool) (out, lse, probs *Tens
 				}
 				ls[i] = softmaxRow(row, row)
 			}
-			o := out.data[b*L*D+h*d:]
+			o := od[b*L*D+h*d:]
 			gemm.Sgemm(false, false, L, d, L, 1, s, L, v, 3*D, 0, o, D)
 		}
 	})
-	return out, lse, probs
 }
 
 // AttentionBackward returns d qkv given the upstream gradient g (B, L, H*d),
@@ -150,40 +175,55 @@ func attention(qkv *Tensor, heads int, causal, keep bool) (out, lse, probs *Tens
 // recomputed per head).
 func AttentionBackward(g, qkv, out, lse, probs *Tensor, heads int, causal bool) *Tensor {
 	B, L, d := attnDims(qkv, heads)
+	if g.Len() != B*L*heads*d || out.Len() != g.Len() || lse.Len() != B*heads*L {
+		panic(fmt.Sprintf("tensor: attention backward of %v with gradient %v", qkv.shape, g.shape))
+	}
+	ak, ok := current.(AttentionKernels)
+	if !ok {
+		return attentionBackwardComposed(g, qkv, out, lse, heads, causal)
+	}
+	c := call()
+	gb, qb, ob, lb := c.in(g), c.in(qkv), c.in(out), c.in(lse)
+	dqkv, db := c.newOut(qkv.shape...)
+	if pa, ok := current.(probsAttention); ok && probs != nil {
+		pa.AttentionBackwardProbs(db, gb, qb, ob, lb, c.in(probs), B, L, heads, causal)
+	} else {
+		ak.AttentionBackward(db, gb, qb, ob, lb, B, L, heads, causal)
+	}
+	c.done()
+	return dqkv
+}
+
+func (c cpu) AttentionBackward(dqkv, g, qkv, out, lse Buffer, B, L, heads int, causal bool) {
+	c.AttentionBackwardProbs(dqkv, g, qkv, out, lse, nil, B, L, heads, causal)
+}
+
+// AttentionBackwardProbs is AttentionBackward with the forward's
+// probabilities when probs is not nil.
+func (cpu) AttentionBackwardProbs(dqkv, g, qkv, out, lse, probs Buffer, B, L, heads int, causal bool) {
+	dx, gd, x, od, ld, pd := f32(dqkv), f32(g), f32(qkv), f32(out), f32(lse), f32(probs)
+	d := len(x) / max(B*L*3*heads, 1)
 	D := heads * d
-	if be := current; be != nil {
-		c := dcall{be: be}
-		gb, qb, ob, lb := c.in(g), c.in(qkv), c.in(out), c.in(lse)
-		dqkv, db := c.newOut(qkv.shape...)
-		be.AttentionBackward(db, gb, qb, ob, lb, B, L, heads, causal)
-		c.done()
-		return dqkv
-	}
-	hostRead(g, qkv, out, lse)
-	dqkv := newHostFull(qkv.shape...)
 	scale := float32(1 / math.Sqrt(float64(d)))
-	if probs != nil {
-		hostRead(probs)
-	}
 	parallel.For(B*heads, 1, func(lo, hi int) {
 		var scratch []float32
-		if probs == nil {
+		if pd == nil {
 			scratch = make([]float32, L*L)
 		}
 		dp := make([]float32, L*L)
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/heads, bh%heads
-			q, k, v := qkvHead(qkv, b, h, L, D, d)
-			dq, dk, dv := qkvHead(dqkv, b, h, L, D, d)
-			gh := g.data[b*L*D+h*d:]
-			oh := out.data[b*L*D+h*d:]
+			q, k, v := qkvHead(x, b, h, L, D, d)
+			dq, dk, dv := qkvHead(dx, b, h, L, D, d)
+			gh := gd[b*L*D+h*d:]
+			oh := od[b*L*D+h*d:]
 			p := scratch
-			if probs != nil {
-				p = probs.data[bh*L*L : (bh+1)*L*L]
+			if pd != nil {
+				p = pd[bh*L*L : (bh+1)*L*L]
 			} else {
 				// P = exp(scale Q K^T - lse), masked.
 				gemm.Sgemm(false, true, L, L, d, scale, q, 3*D, k, 3*D, 0, p, L)
-				ls := lse.data[bh*L : (bh+1)*L]
+				ls := ld[bh*L : (bh+1)*L]
 				for i := 0; i < L; i++ {
 					row := p[i*L : (i+1)*L]
 					if causal {
@@ -211,7 +251,6 @@ func AttentionBackward(g, qkv, out, lse, probs *Tensor, heads int, causal bool) 
 			gemm.Sgemm(true, false, L, d, L, 1, dp, L, q, 3*D, 0, dk, 3*D)
 		}
 	})
-	return dqkv
 }
 
 func attnDims(qkv *Tensor, heads int) (B, L, d int) {
@@ -223,7 +262,7 @@ func attnDims(qkv *Tensor, heads int) (B, L, d int) {
 
 // qkvHead returns the strided views (leading dimension 3D) of head h of
 // sequence b: q, k and v each start at their column offset.
-func qkvHead(t *Tensor, b, h, L, D, d int) (q, k, v []float32) {
+func qkvHead(t []float32, b, h, L, D, d int) (q, k, v []float32) {
 	base := b*L*3*D + h*d
-	return t.data[base:], t.data[base+D:], t.data[base+2*D:]
+	return t[base:], t[base+D:], t[base+2*D:]
 }

@@ -1,13 +1,21 @@
 package tensor
 
-// A Backend runs the kernels of this package on a device (a GPU through
-// Vulkan: package vk implements it). With a backend set (SetBackend), every
-// kernel function of the package that has a device version records it on
-// the device instead of running the CPU code; the algorithm code above
-// (autograd, nn, duo) does not change.
+// A Backend runs the kernels of this package: the CPU (CPU(), the default)
+// or a device (a GPU through Vulkan: package vk implements it). Every kernel
+// function of the package validates its operands, then dispatches once to
+// the current backend (SetBackend); the algorithm code above (autograd, nn,
+// duo) does not change.
 //
-// The methods mirror the CPU kernels one for one and have their semantics on
-// row-major data; shapes travel explicitly because a Buffer is only storage.
+// Backend is the core every backend implements: memory, elementwise ops,
+// reductions, matrix products, gathers and scatters. The model's fused
+// kernels are optional groups (fused.go: RowKernels, LinearKernels,
+// AttentionKernels, AdaLNKernels, OptimizerKernels, USDMLossKernel,
+// EmbeddingMixer), found by type assertion; an operation whose group the
+// backend lacks runs as a composition of core operations (fallback.go), so
+// a new backend can start from the core alone.
+//
+// The methods have their semantics on row-major data; shapes travel
+// explicitly because a Buffer is only storage.
 // Kernel methods only record work: they return before the device has run it,
 // and the host waits only in Download and DownloadInt32. Buffers passed to
 // one call may be the same buffer only where a method says so. Optional
@@ -57,11 +65,6 @@ type Backend interface {
 	ReduceTo(out, g Buffer, gShape, shape []int)
 	// MatMul computes out = op(a) @ op(b) + beta*out (MatMulInto).
 	MatMul(out, a, b Buffer, aShape, bShape []int, transA, transB bool, beta float32)
-	// Linear computes y = x @ w^T (+ bias) for rows of in features.
-	Linear(y, x, w, bias Buffer, in int)
-	// LinearBackward writes dx = g @ w (when dx is not nil) and accumulates
-	// dw += g^T @ x and db += column sums of g (when not nil).
-	LinearBackward(dx, g, x, w, dw, db Buffer, in int)
 	// Transpose swaps the last two dimensions of batch r x c matrices.
 	Transpose(out, t Buffer, batch, r, c int)
 	// Reduce reduces t (of shape) over axis (Sum, Mean, Max, LogSumExp).
@@ -75,26 +78,6 @@ type Backend interface {
 	// SumSquares writes (or with accumulate adds) the sum of the squares of
 	// t into out[0].
 	SumSquares(out, t Buffer, accumulate bool)
-	// Softmax runs a row kernel over rows of n: SoftmaxForward and
-	// LogSoftmaxForward read x (g is x); the backward ops read y = x and
-	// the upstream gradient g.
-	Softmax(op SoftmaxOp, out, x, g Buffer, n int)
-	// CrossEntropy writes [mean loss, count] into stats (2 elements) for
-	// logits (rows, n) and int32 targets (negative: ignored).
-	CrossEntropy(stats, logits, targets Buffer, n int)
-	// CrossEntropyBackward writes dx = g/count * (softmax - onehot), count
-	// read on the device from stats[1].
-	CrossEntropyBackward(dx, logits, targets, stats Buffer, n int, g float32)
-	// USDMLoss writes into losses (rows) the per-row Duo loss of Eq. 17 of
-	// logits (rows, n), log x_theta = log_softmax(logits), with int32 ids
-	// zt and x0 per row and alpha, alphaPrime per sequence of
-	// rows/len(alpha) rows (USDMLoss), and, when grad is not nil,
-	// d loss_r / d logits_r into grad (rows, n).
-	USDMLoss(losses, grad, logits, zt, x0 Buffer, alpha, alphaPrime []float64, n int)
-	// LayerNorm writes y and the per-row mean and 1/std (LayerNorm).
-	LayerNorm(y, mean, rstd, x, w Buffer, eps float32)
-	// LayerNormBackward writes dx and accumulates dw (when not nil).
-	LayerNormBackward(dx, dw, g, x, w, mean, rstd Buffer)
 	// Embedding gathers rows of table (K, dim) at int32 ids.
 	Embedding(out, table, ids Buffer, dim int)
 	// EmbeddingBackward scatter-adds the rows of g into dtable at ids.
@@ -105,29 +88,6 @@ type Backend interface {
 	GatherLastBackward(dx, g, idx Buffer, n int)
 	// Argmax writes, as int32, the first index of each row's maximum.
 	Argmax(out, t Buffer, n int)
-	// Rotary rotates the q and k heads of qkv (B, L, 3*heads*dim) into out
-	// (v copied) with cos/sin tables (maxLen, dim/2); inverse rotates back.
-	Rotary(out, qkv, cos, sin Buffer, B, L, heads, dim, maxLen int, inverse bool)
-	// Attention writes out (B, L, heads*d) and lse (B, heads, L).
-	Attention(out, lse, qkv Buffer, B, L, heads int, causal bool)
-	// AttentionBackward writes dqkv.
-	AttentionBackward(dqkv, g, qkv, out, lse Buffer, B, L, heads int, causal bool)
-	// Modulate writes out = x * (1 + scale) + shift for x (B, L, D) and
-	// shift, scale (B, D).
-	Modulate(out, x, shift, scale Buffer, B, L, D int)
-	// ModulateBackward writes dx, dshift and dscale.
-	ModulateBackward(dx, dshift, dscale, g, x, scale Buffer, B, L, D int)
-	// GatedAdd writes out = h + gate * y for h, y (B, L, D), gate (B, D).
-	GatedAdd(out, h, y, gate Buffer, B, L, D int)
-	// GatedAddBackward writes dy and dgate.
-	GatedAddBackward(dy, dgate, g, y, gate Buffer, B, L, D int)
-	// AdamW applies one AdamW update to w with gradient g and moments m, v.
-	AdamW(w, g, m, v Buffer, p AdamWParams)
-	// EMA computes shadow -= k * (shadow - w) in place.
-	EMA(shadow, w Buffer, k float32)
-	// ClipByNorm scales g by maxNorm/(norm+1e-6) when norm = sqrt(sumsq[0])
-	// exceeds maxNorm.
-	ClipByNorm(g, sumsq Buffer, maxNorm float32)
 }
 
 // Buffer is a backend's device storage of Len() 4-byte elements (float32,
@@ -189,36 +149,45 @@ const (
 	LogSoftmaxBackwardOp                  // LogSoftmaxBackward
 )
 
-// current is the process-wide backend; nil runs everything on the CPU.
-// Kernel functions test it with one nil-interface check.
-var current Backend
+// current is the process-wide backend: the CPU unless SetBackend chose a
+// device. Every kernel function validates its operands, then dispatches
+// once, to current.
+var current = cpuBackend
 
 // SetBackend makes b the backend of every later tensor operation; nil
 // returns to the CPU. Call it before tensor work starts (not concurrently
 // with operations). Tensors keep their device copies across a change: a
 // tensor whose device copy belongs to another backend is brought to the host
 // and from there to the new device on its next use.
-func SetBackend(b Backend) { current = b }
+func SetBackend(b Backend) {
+	if b == nil {
+		b = cpuBackend
+	}
+	current = b
+}
 
-// CurrentBackend returns the backend set by SetBackend, or nil (the CPU).
+// CurrentBackend returns the backend set by SetBackend, CPU() when none is.
 func CurrentBackend() Backend { return current }
+
+// OnDevice reports whether tensor operations run on a device backend (not
+// the CPU).
+func OnDevice() bool { return current != cpuBackend }
 
 // Flush submits the current backend's recorded work without waiting (a
 // no-op on the CPU). Values are always complete when read through Data, Host
 // or Item; Flush only lets the device start early, before the host goes on
 // to long work of its own.
-func Flush() {
-	if be := current; be != nil {
-		be.Flush()
-	}
-}
+func Flush() { current.Flush() }
 
-// dcall is the device side of one kernel call: it turns tensors into
-// buffers (uploading stale inputs, materialising partial views) and after
-// the kernel writes partial views back and releases temporaries. It lives
-// on the caller's stack.
+// dcall is one kernel call: it turns tensors into buffers and after the
+// kernel releases what the call needed. On the CPU a buffer is the tensor's
+// host slice (a view's own range of it): nothing is copied. On a device it
+// uploads stale inputs, materialises partial views, and after the kernel
+// writes partial views back and releases temporaries. It lives on the
+// caller's stack.
 type dcall struct {
 	be    Backend
+	host  bool       // be is the CPU: buffers are the tensors' host slices
 	keep  [8]*Tensor // tensors whose storage must stay alive until done
 	nkeep int
 	more  []*Tensor
@@ -230,6 +199,12 @@ type dcall struct {
 type writeBack struct {
 	t   *Tensor
 	tmp Buffer
+}
+
+// call returns a kernel call on the current backend.
+func call() dcall {
+	be := current
+	return dcall{be: be, host: be == cpuBackend}
 }
 
 func (c *dcall) hold(t *Tensor) {
@@ -246,6 +221,9 @@ func (t *Tensor) whole() bool { return t.off == 0 && t.n == t.st.n }
 
 // in returns a buffer holding t's values for a kernel to read.
 func (c *dcall) in(t *Tensor) Buffer {
+	if c.host {
+		return &hostBuf{t.host()}
+	}
 	c.hold(t)
 	buf := t.st.syncDev(c.be)
 	if t.whole() {
@@ -260,6 +238,9 @@ func (c *dcall) in(t *Tensor) Buffer {
 // inout returns a buffer holding t's values for a kernel that updates them
 // in place; the host copy becomes stale.
 func (c *dcall) inout(t *Tensor) Buffer {
+	if c.host {
+		return &hostBuf{t.Data()}
+	}
 	b := c.in(t)
 	t.st.hostOK = false
 	if !t.whole() {
@@ -270,6 +251,9 @@ func (c *dcall) inout(t *Tensor) Buffer {
 
 // out returns a buffer for a kernel that overwrites every element of t.
 func (c *dcall) out(t *Tensor) Buffer {
+	if c.host {
+		return &hostBuf{t.Data()}
+	}
 	c.hold(t)
 	if t.whole() {
 		return t.st.devForWrite(c.be)
@@ -301,19 +285,38 @@ func (c *dcall) optInout(t *Tensor) Buffer {
 // newOut returns a new device-only tensor of the given shape for a kernel
 // that overwrites it entirely, and its buffer.
 func (c *dcall) newOut(shape ...int) (*Tensor, Buffer) {
+	if c.host {
+		t := newHostFull(shape...)
+		return t, &hostBuf{t.data}
+	}
 	t := newLazy(append([]int(nil), shape...), checkShape(shape))
 	return t, c.out(t)
 }
 
 // ids uploads int32 indices for one kernel; the buffer is released by done.
 func (c *dcall) ids(v []int32) Buffer {
+	if c.host {
+		return &hostIDs{v}
+	}
 	b := c.be.UploadInt32(v)
 	c.temps = append(c.temps, b)
 	return b
 }
 
+// tempIDs returns a scratch buffer of n int32 values (Argmax) released by
+// done.
+func (c *dcall) tempIDs(n int) Buffer {
+	if c.host {
+		return &hostIDs{make([]int32, n)}
+	}
+	return c.temp(n)
+}
+
 // temp returns a scratch buffer released by done.
 func (c *dcall) temp(n int) Buffer {
+	if c.host {
+		return &hostBuf{make([]float32, n)}
+	}
 	b := c.be.Alloc(n)
 	c.temps = append(c.temps, b)
 	return b
@@ -322,6 +325,9 @@ func (c *dcall) temp(n int) Buffer {
 // done copies partial views back into their storage and releases the
 // temporaries; the recorded work still reads them correctly.
 func (c *dcall) done() {
+	if c.host {
+		return
+	}
 	for _, w := range c.backs {
 		t := w.t
 		c.be.CopyRows(t.st.dev.buf, w.tmp, 1, t.n, t.off, t.n, 0, t.n)

@@ -79,102 +79,158 @@ func forRows(out, sa, sb []int, fn func(o, ia, ib int)) {
 	}
 }
 
-// binary applies f elementwise with NumPy broadcasting (on the host).
-func binary(op string, a, b *Tensor, f func(x, y float32) float32) *Tensor {
-	hostRead(a, b)
-	if SameShape(a, b) {
-		out := newHostFull(a.shape...)
-		o, x, y := out.data, a.data, b.data[:len(a.data)]
-		parallel.For(len(o), 1<<15, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				o[i] = f(x[i], y[i])
-			}
-		})
-		return out
+// binaryFunc returns the float32 function of a broadcasting binary op.
+func binaryFunc(op BinaryOp) func(x, y float32) float32 {
+	switch op {
+	case BinaryAdd:
+		return func(x, y float32) float32 { return x + y }
+	case BinarySub:
+		return func(x, y float32) float32 { return x - y }
+	case BinaryMul:
+		return func(x, y float32) float32 { return x * y }
+	case BinaryDiv:
+		return func(x, y float32) float32 { return x / y }
+	case BinarySigmoidBackward:
+		return func(g, s float32) float32 { return g * s * (1 - s) }
 	}
-	shape, err := BroadcastShape(a.shape, b.shape)
-	if err != nil {
-		panic("tensor: " + op + ": " + err.Error())
-	}
-	out := newHost(shape...)
-	sa, sb := BroadcastStrides(a.shape, shape), BroadcastStrides(b.shape, shape)
-	n := 1
-	if len(shape) > 0 {
-		n = shape[len(shape)-1]
-	}
-	ka, kb := 1, 1
-	if len(shape) > 0 {
-		ka, kb = sa[len(shape)-1], sb[len(shape)-1]
-	}
-	forRows(shape, sa, sb, func(o, ia, ib int) {
-		for j := 0; j < n; j++ {
-			out.data[o+j] = f(a.data[ia+j*ka], b.data[ib+j*kb])
-		}
-	})
-	return out
+	panic(fmt.Sprintf("tensor: binary op %d", op))
 }
 
-// devBinary records a broadcasting binary kernel.
-func devBinary(be Backend, op BinaryOp, name string, a, b *Tensor) *Tensor {
+// broadcast applies f elementwise with NumPy broadcasting: o holds the
+// broadcast of aShape and bShape.
+func broadcast(o, a, b []float32, aShape, bShape []int, f func(x, y float32) float32) {
+	if equalInts(aShape, bShape) {
+		b = b[:len(a)]
+		parallel.For(len(o), 1<<15, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				o[i] = f(a[i], b[i])
+			}
+		})
+		return
+	}
+	shape, _ := BroadcastShape(aShape, bShape)
+	sa, sb := BroadcastStrides(aShape, shape), BroadcastStrides(bShape, shape)
+	n, ka, kb := 1, 1, 1
+	if nd := len(shape); nd > 0 {
+		n, ka, kb = shape[nd-1], sa[nd-1], sb[nd-1]
+	}
+	forRows(shape, sa, sb, func(r, ia, ib int) {
+		for j := 0; j < n; j++ {
+			o[r+j] = f(a[ia+j*ka], b[ib+j*kb])
+		}
+	})
+}
+
+// binaryOp validates and dispatches a broadcasting binary kernel.
+func binaryOp(op BinaryOp, name string, a, b *Tensor) *Tensor {
 	shape, err := BroadcastShape(a.shape, b.shape)
 	if err != nil {
 		panic("tensor: " + name + ": " + err.Error())
 	}
-	c := dcall{be: be}
+	c := call()
 	ab, bb := c.in(a), c.in(b)
 	out, ob := c.newOut(shape...)
-	be.Binary(op, ob, ab, bb, a.shape, b.shape)
+	c.be.Binary(op, ob, ab, bb, a.shape, b.shape)
 	c.done()
 	return out
 }
 
-// devSame records an elementwise binary kernel on two tensors of one shape.
-func devSame(be Backend, op BinaryOp, name string, a, b *Tensor) *Tensor {
+// sameOp dispatches an elementwise binary kernel on two tensors of one shape.
+func sameOp(op BinaryOp, name string, a, b *Tensor) *Tensor {
 	mustSameShape(name, a, b)
-	return devBinary(be, op, name, a, b)
+	return binaryOp(op, name, a, b)
 }
 
-// devUnary records an elementwise unary kernel.
-func devUnary(be Backend, op UnaryOp, a *Tensor, alpha float32) *Tensor {
-	c := dcall{be: be}
+// unaryOp dispatches an elementwise unary kernel.
+func unaryOp(op UnaryOp, a *Tensor, alpha float32) *Tensor {
+	c := call()
 	ab := c.in(a)
 	out, ob := c.newOut(a.shape...)
-	be.Unary(op, ob, ab, alpha)
+	c.be.Unary(op, ob, ab, alpha)
 	c.done()
 	return out
+}
+
+func (cpu) Binary(op BinaryOp, out, a, b Buffer, aShape, bShape []int) {
+	o, x, y := f32(out), f32(a), f32(b)
+	switch op {
+	case BinarySiLUBackward:
+		expChunks(o, x, y, func(g, x, e, y []float32) {
+			for i, v := range x {
+				e[i] = -v
+			}
+			expVec(e, e)
+			for i, v := range x {
+				s := 1 / (1 + e[i])
+				y[i] = g[i] * s * (1 + v*(1-s))
+			}
+		})
+	case BinaryGELUBackward:
+		parallel.For(len(o), 1<<14, func(lo, hi int) { geluBackwardVec(o[lo:hi], x[lo:hi], y[lo:hi]) })
+	default:
+		broadcast(o, x, y, aShape, bShape, binaryFunc(op))
+	}
+}
+
+func (cpu) Unary(op UnaryOp, out, x Buffer, alpha float32) {
+	o, a := f32(out), f32(x)
+	switch op {
+	case UnaryCopy:
+		copy(o, a)
+	case UnaryScale:
+		parallel.For(len(o), 1<<15, func(lo, hi int) { scaleVec(o[lo:hi], a[lo:hi], alpha) })
+	case UnaryAddScalar:
+		parallel.For(len(o), 1<<15, func(lo, hi int) { addScalarVec(o[lo:hi], a[lo:hi], alpha) })
+	case UnaryExp:
+		parallel.For(len(o), 1<<14, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				o[i] = float32(math.Exp(float64(a[i])))
+			}
+		})
+	case UnaryLog:
+		parallel.For(len(o), 1<<14, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				o[i] = float32(math.Log(float64(a[i])))
+			}
+		})
+	case UnarySigmoid:
+		expChunks(o, nil, a, func(_, x, e, y []float32) {
+			for i, v := range x {
+				e[i] = -v
+			}
+			expVec(e, e)
+			for i := range y {
+				y[i] = 1 / (1 + e[i])
+			}
+		})
+	case UnarySiLU:
+		expChunks(o, nil, a, func(_, x, e, y []float32) {
+			for i, v := range x {
+				e[i] = -v
+			}
+			expVec(e, e)
+			for i, v := range x {
+				y[i] = v * (1 / (1 + e[i]))
+			}
+		})
+	case UnaryGELU:
+		parallel.For(len(o), 1<<14, func(lo, hi int) { geluVec(o[lo:hi], a[lo:hi]) })
+	default:
+		panic(fmt.Sprintf("tensor: unary op %d", op))
+	}
 }
 
 // Add returns a + b with broadcasting.
-func Add(a, b *Tensor) *Tensor {
-	if be := current; be != nil {
-		return devBinary(be, BinaryAdd, "add", a, b)
-	}
-	return binary("add", a, b, func(x, y float32) float32 { return x + y })
-}
+func Add(a, b *Tensor) *Tensor { return binaryOp(BinaryAdd, "add", a, b) }
 
 // Sub returns a - b with broadcasting.
-func Sub(a, b *Tensor) *Tensor {
-	if be := current; be != nil {
-		return devBinary(be, BinarySub, "sub", a, b)
-	}
-	return binary("sub", a, b, func(x, y float32) float32 { return x - y })
-}
+func Sub(a, b *Tensor) *Tensor { return binaryOp(BinarySub, "sub", a, b) }
 
 // Mul returns a * b with broadcasting.
-func Mul(a, b *Tensor) *Tensor {
-	if be := current; be != nil {
-		return devBinary(be, BinaryMul, "mul", a, b)
-	}
-	return binary("mul", a, b, func(x, y float32) float32 { return x * y })
-}
+func Mul(a, b *Tensor) *Tensor { return binaryOp(BinaryMul, "mul", a, b) }
 
 // Div returns a / b with broadcasting.
-func Div(a, b *Tensor) *Tensor {
-	if be := current; be != nil {
-		return devBinary(be, BinaryDiv, "div", a, b)
-	}
-	return binary("div", a, b, func(x, y float32) float32 { return x / y })
-}
+func Div(a, b *Tensor) *Tensor { return binaryOp(BinaryDiv, "div", a, b) }
 
 // ReduceTo sums g over the dimensions that were broadcast to produce it from
 // a tensor of the given shape (the backward of broadcasting).
@@ -182,28 +238,28 @@ func ReduceTo(g *Tensor, shape []int) *Tensor {
 	if equalInts(g.shape, shape) {
 		return g
 	}
-	if be := current; be != nil {
-		c := dcall{be: be}
-		gb := c.in(g)
-		out, ob := c.newOut(shape...)
-		be.ReduceTo(ob, gb, g.shape, shape)
-		c.done()
-		return out
-	}
-	hostRead(g)
-	out := newHost(shape...)
-	so := BroadcastStrides(shape, g.shape)
-	nd := len(g.shape)
-	n, k := g.shape[nd-1], so[nd-1]
-	forRows(g.shape, so, so, func(o, io, _ int) {
-		row := g.data[o : o+n]
+	c := call()
+	gb := c.in(g)
+	out, ob := c.newOut(shape...)
+	c.be.ReduceTo(ob, gb, g.shape, shape)
+	c.done()
+	return out
+}
+
+func (cpu) ReduceTo(out, g Buffer, gShape, shape []int) {
+	o, gd := f32(out), f32(g)
+	clear(o)
+	so := BroadcastStrides(shape, gShape)
+	nd := len(gShape)
+	n, k := gShape[nd-1], so[nd-1]
+	forRows(gShape, so, so, func(r, io, _ int) {
+		row := gd[r : r+n]
 		if k == 0 {
-			out.data[io] += float32(sumVec(row))
+			o[io] += float32(sumVec(row))
 			return
 		}
-		axpyVec(1, row, out.data[io:io+n])
+		axpyVec(1, row, o[io:io+n])
 	})
-	return out
 }
 
 // Map returns f applied to every element. It always runs on the host (f is
@@ -224,16 +280,14 @@ func Map(a *Tensor, f func(float32) float32) *Tensor {
 // always runs on the host.
 func Map2(a, b *Tensor, f func(x, y float32) float32) *Tensor {
 	mustSameShape("map2", a, b)
-	return binary("map2", a, b, f)
+	hostRead(a, b)
+	out := newHostFull(a.shape...)
+	broadcast(out.data, a.data, b.data, a.shape, b.shape, f)
+	return out
 }
 
 // Scale returns s * a.
-func Scale(a *Tensor, s float32) *Tensor {
-	if be := current; be != nil {
-		return devUnary(be, UnaryScale, a, s)
-	}
-	return Map(a, func(x float32) float32 { return s * x })
-}
+func Scale(a *Tensor, s float32) *Tensor { return unaryOp(UnaryScale, a, s) }
 
 // ScaleBy returns a * (s*c) for a one-element tensor s, with s*c rounded to
 // float32 first: a scaling by a value that may live on the device (an
@@ -242,109 +296,45 @@ func ScaleBy(a, s *Tensor, c float32) *Tensor {
 	if s.n != 1 {
 		panic(fmt.Sprintf("tensor: scale by a tensor of shape %v", s.shape))
 	}
-	if be := current; be != nil {
-		f := devUnary(be, UnaryScale, s, c)
-		return devBinary(be, BinaryMul, "scale by", a, f.Reshape())
-	}
-	return Scale(a, s.Item()*c)
+	return binaryOp(BinaryMul, "scale by", a, Scale(s, c).Reshape())
 }
 
 // AddScalar returns a + s.
-func AddScalar(a *Tensor, s float32) *Tensor {
-	if be := current; be != nil {
-		return devUnary(be, UnaryAddScalar, a, s)
-	}
-	return Map(a, func(x float32) float32 { return x + s })
-}
+func AddScalar(a *Tensor, s float32) *Tensor { return unaryOp(UnaryAddScalar, a, s) }
 
 // AddScaled computes a += s*b in place (same shapes).
 func AddScaled(a, b *Tensor, s float32) {
 	mustSameShape("addscaled", a, b)
-	if be := current; be != nil {
-		c := dcall{be: be}
-		bb := c.in(b)
-		be.AddScaled(c.inout(a), bb, s)
-		c.done()
-		return
-	}
-	hostRead(b)
-	hostWrite(a)
-	x, y := b.data, a.data
+	c := call()
+	bb := c.in(b)
+	c.be.AddScaled(c.inout(a), bb, s)
+	c.done()
+}
+
+func (cpu) AddScaled(a, b Buffer, s float32) {
+	y, x := f32(a), f32(b)
 	parallel.For(len(y), 1<<15, func(lo, hi int) { axpyVec(s, x[lo:hi], y[lo:hi]) })
 }
 
 // Exp returns e^a.
-func Exp(a *Tensor) *Tensor {
-	if be := current; be != nil {
-		return devUnary(be, UnaryExp, a, 0)
-	}
-	return Map(a, func(x float32) float32 { return float32(math.Exp(float64(x))) })
-}
+func Exp(a *Tensor) *Tensor { return unaryOp(UnaryExp, a, 0) }
 
 // Log returns ln a.
-func Log(a *Tensor) *Tensor {
-	if be := current; be != nil {
-		return devUnary(be, UnaryLog, a, 0)
-	}
-	return Map(a, func(x float32) float32 { return float32(math.Log(float64(x))) })
-}
+func Log(a *Tensor) *Tensor { return unaryOp(UnaryLog, a, 0) }
 
 // Sigmoid returns 1/(1+e^-a).
-func Sigmoid(a *Tensor) *Tensor {
-	if be := current; be != nil {
-		return devUnary(be, UnarySigmoid, a, 0)
-	}
-	return unaryExp(a, func(x, e, y []float32) {
-		for i, v := range x {
-			e[i] = -v
-		}
-		expVec(e, e)
-		for i := range y {
-			y[i] = 1 / (1 + e[i])
-		}
-	})
-}
+func Sigmoid(a *Tensor) *Tensor { return unaryOp(UnarySigmoid, a, 0) }
 
 // SigmoidBackward returns g * y * (1 - y) for y = Sigmoid(x).
 func SigmoidBackward(g, y *Tensor) *Tensor {
-	if be := current; be != nil {
-		return devSame(be, BinarySigmoidBackward, "sigmoid backward", g, y)
-	}
-	return Map2(g, y, func(g, s float32) float32 { return g * s * (1 - s) })
+	return sameOp(BinarySigmoidBackward, "sigmoid backward", g, y)
 }
 
 // SiLU returns a * sigmoid(a).
-func SiLU(a *Tensor) *Tensor {
-	if be := current; be != nil {
-		return devUnary(be, UnarySiLU, a, 0)
-	}
-	return unaryExp(a, func(x, e, y []float32) {
-		for i, v := range x {
-			e[i] = -v
-		}
-		expVec(e, e)
-		for i, v := range x {
-			y[i] = v * (1 / (1 + e[i]))
-		}
-	})
-}
+func SiLU(a *Tensor) *Tensor { return unaryOp(UnarySiLU, a, 0) }
 
 // SiLUBackward returns g * d SiLU(x)/dx.
-func SiLUBackward(g, x *Tensor) *Tensor {
-	if be := current; be != nil {
-		return devSame(be, BinarySiLUBackward, "silu backward", g, x)
-	}
-	return binaryExp("silu backward", g, x, func(g, x, e, y []float32) {
-		for i, v := range x {
-			e[i] = -v
-		}
-		expVec(e, e)
-		for i, v := range x {
-			s := 1 / (1 + e[i])
-			y[i] = g[i] * s * (1 + v*(1-s))
-		}
-	})
-}
+func SiLUBackward(g, x *Tensor) *Tensor { return sameOp(BinarySiLUBackward, "silu backward", g, x) }
 
 const (
 	geluC = 0.7978845608028654 // sqrt(2/pi)
@@ -352,65 +342,29 @@ const (
 )
 
 // GELU returns the tanh approximation of GELU, as PyTorch's approximate="tanh".
-func GELU(a *Tensor) *Tensor {
-	if be := current; be != nil {
-		return devUnary(be, UnaryGELU, a, 0)
-	}
-	hostRead(a)
-	out := newHostFull(a.shape...)
-	x, y := a.data, out.data
-	parallel.For(len(y), 1<<14, func(lo, hi int) { geluVec(y[lo:hi], x[lo:hi]) })
-	return out
-}
+func GELU(a *Tensor) *Tensor { return unaryOp(UnaryGELU, a, 0) }
 
 // GELUBackward returns g * d GELU(x)/dx.
-func GELUBackward(g, x *Tensor) *Tensor {
-	if be := current; be != nil {
-		return devSame(be, BinaryGELUBackward, "gelu backward", g, x)
-	}
-	mustSameShape("gelu backward", g, x)
-	hostRead(g, x)
-	out := newHostFull(x.shape...)
-	gd, xd, y := g.data, x.data, out.data
-	parallel.For(len(y), 1<<14, func(lo, hi int) { geluBackwardVec(y[lo:hi], gd[lo:hi], xd[lo:hi]) })
-	return out
-}
+func GELUBackward(g, x *Tensor) *Tensor { return sameOp(BinaryGELUBackward, "gelu backward", g, x) }
 
-// expChunk is the number of elements unaryExp and binaryExp hand to their
-// kernel at a time: the scratch for the exponentials stays in L1.
+// expChunk is the number of elements expChunks hands to its kernel at a
+// time: the scratch for the exponentials stays in L1.
 const expChunk = 1024
 
-// unaryExp is Map for operations built around one exponential per element:
-// over chunks of a (in parallel, as Map), f(x, e, y) writes y = op(x) with e
-// a scratch of the same length for the exponentials (filled by f with the
-// arguments and turned into e^arg by expVec).
-func unaryExp(a *Tensor, f func(x, e, y []float32)) *Tensor {
-	hostRead(a)
-	out := newHostFull(a.shape...)
-	x, y := a.data, out.data
+// expChunks runs an operation built around one exponential per element over
+// chunks of x (in parallel): f(g, x, e, y) writes y = op(g, x) with e a
+// scratch of the same length for the exponentials (filled by f with the
+// arguments and turned into e^arg by expVec). g may be nil (unary ops).
+func expChunks(y, g, x []float32, f func(g, x, e, y []float32)) {
 	parallel.For(len(y), 1<<14, func(lo, hi int) {
 		e := make([]float32, min(expChunk, hi-lo))
 		for c := lo; c < hi; c += expChunk {
 			ce := min(c+expChunk, hi)
-			f(x[c:ce], e[:ce-c], y[c:ce])
+			var gc []float32
+			if g != nil {
+				gc = g[c:ce]
+			}
+			f(gc, x[c:ce], e[:ce-c], y[c:ce])
 		}
 	})
-	return out
-}
-
-// binaryExp is unaryExp for two operands of the same shape (Map2):
-// f(g, x, e, y) writes y = op(g, x).
-func binaryExp(name string, g, x *Tensor, f func(g, x, e, y []float32)) *Tensor {
-	mustSameShape(name, g, x)
-	hostRead(g, x)
-	out := newHostFull(x.shape...)
-	gd, xd, y := g.data, x.data, out.data
-	parallel.For(len(y), 1<<14, func(lo, hi int) {
-		e := make([]float32, min(expChunk, hi-lo))
-		for c := lo; c < hi; c += expChunk {
-			ce := min(c+expChunk, hi)
-			f(gd[c:ce], xd[c:ce], e[:ce-c], y[c:ce])
-		}
-	})
-	return out
 }

@@ -14,42 +14,40 @@ func Embedding(table *Tensor, ids []int32) *Tensor {
 			panic(fmt.Sprintf("tensor: embedding id %d outside [0,%d)", id, k))
 		}
 	}
-	if be := current; be != nil {
-		c := dcall{be: be}
-		tb, ib := c.in(table), c.ids(ids)
-		out, ob := c.newOut(len(ids), d)
-		if len(ids) > 0 && d > 0 {
-			be.Embedding(ob, tb, ib, d)
-		}
-		c.done()
-		return out
+	c := call()
+	tb, ib := c.in(table), c.ids(ids)
+	out, ob := c.newOut(len(ids), d)
+	if len(ids) > 0 && d > 0 {
+		c.be.Embedding(ob, tb, ib, d)
 	}
-	hostRead(table)
-	out := newHost(len(ids), d)
-	for i, id := range ids {
-		copy(out.data[i*d:(i+1)*d], table.data[int(id)*d:(int(id)+1)*d])
-	}
+	c.done()
 	return out
+}
+
+func (cpu) Embedding(out, table, ids Buffer, d int) {
+	o, tb := f32(out), f32(table)
+	for i, id := range i32(ids) {
+		copy(o[i*d:(i+1)*d], tb[int(id)*d:(int(id)+1)*d])
+	}
 }
 
 // EmbeddingBackward scatter-adds the rows of g into dtable at ids.
 func EmbeddingBackward(g *Tensor, ids []int32, dtable *Tensor) {
 	d := dtable.shape[1]
-	if be := current; be != nil {
-		if len(ids) == 0 || d == 0 {
-			return
-		}
-		c := dcall{be: be}
-		gb, ib := c.in(g), c.ids(ids)
-		be.EmbeddingBackward(c.inout(dtable), gb, ib, d)
-		c.done()
+	if len(ids) == 0 || d == 0 {
 		return
 	}
-	hostRead(g)
-	hostWrite(dtable)
-	for i, id := range ids {
-		row := dtable.data[int(id)*d : (int(id)+1)*d]
-		addVec(row, row, g.data[i*d:(i+1)*d])
+	c := call()
+	gb, ib := c.in(g), c.ids(ids)
+	c.be.EmbeddingBackward(c.inout(dtable), gb, ib, d)
+	c.done()
+}
+
+func (cpu) EmbeddingBackward(dtable, g, ids Buffer, d int) {
+	dt, gd := f32(dtable), f32(g)
+	for i, id := range i32(ids) {
+		row := dt[int(id)*d : (int(id)+1)*d]
+		addVec(row, row, gd[i*d:(i+1)*d])
 	}
 }
 
@@ -64,43 +62,41 @@ func GatherLast(t *Tensor, idx []int32) *Tensor {
 			panic(fmt.Sprintf("tensor: gather index %d outside [0,%d)", j, n))
 		}
 	}
-	if be := current; be != nil {
-		c := dcall{be: be}
-		tb, ib := c.in(t), c.ids(idx)
-		out, ob := c.newOut(t.shape[:len(t.shape)-1]...)
-		if rows > 0 {
-			be.GatherLast(ob, tb, ib, n)
-		}
-		c.done()
-		return out
+	c := call()
+	tb, ib := c.in(t), c.ids(idx)
+	out, ob := c.newOut(t.shape[:len(t.shape)-1]...)
+	if rows > 0 {
+		c.be.GatherLast(ob, tb, ib, n)
 	}
-	hostRead(t)
-	out := newHost(t.shape[:len(t.shape)-1]...)
-	for r, j := range idx {
-		out.data[r] = t.data[r*n+int(j)]
-	}
+	c.done()
 	return out
+}
+
+func (cpu) GatherLast(out, t, idx Buffer, n int) {
+	o, x := f32(out), f32(t)
+	for r, j := range i32(idx) {
+		o[r] = x[r*n+int(j)]
+	}
 }
 
 // GatherLastBackward scatters g into a zero tensor of the given shape.
 func GatherLastBackward(g *Tensor, idx []int32, shape []int) *Tensor {
-	if be := current; be != nil {
-		c := dcall{be: be}
-		gb, ib := c.in(g), c.ids(idx)
-		dx, db := c.newOut(shape...)
-		if rows, n := lastDim(dx); rows > 0 {
-			be.GatherLastBackward(db, gb, ib, n)
-		}
-		c.done()
-		return dx
+	c := call()
+	gb, ib := c.in(g), c.ids(idx)
+	dx, db := c.newOut(shape...)
+	if rows, n := lastDim(dx); rows > 0 {
+		c.be.GatherLastBackward(db, gb, ib, n)
 	}
-	hostRead(g)
-	dx := newHost(shape...)
-	_, n := lastDim(dx)
-	for r, j := range idx {
-		dx.data[r*n+int(j)] += g.data[r]
-	}
+	c.done()
 	return dx
+}
+
+func (cpu) GatherLastBackward(dx, g, idx Buffer, n int) {
+	d, gd := f32(dx), f32(g)
+	clear(d)
+	for r, j := range i32(idx) {
+		d[r*n+int(j)] += gd[r]
+	}
 }
 
 // Argmax returns the index of the largest element of each last-axis row
@@ -109,26 +105,29 @@ func GatherLastBackward(g *Tensor, idx []int32, shape []int) *Tensor {
 func Argmax(t *Tensor) []int32 {
 	rows, n := lastDim(t)
 	out := make([]int32, rows)
-	if be := current; be != nil && rows > 0 {
-		c := dcall{be: be}
-		tb := c.in(t)
-		ob := c.temp(rows)
-		be.Argmax(ob, tb, n)
-		be.DownloadInt32(out, ob)
-		c.done()
+	if rows == 0 {
 		return out
 	}
-	hostRead(t)
-	rowsOp(t, func(r int, x []float32) {
+	c := call()
+	tb := c.in(t)
+	ob := c.tempIDs(rows)
+	c.be.Argmax(ob, tb, n)
+	c.be.DownloadInt32(out, ob)
+	c.done()
+	return out
+}
+
+func (cpu) Argmax(out, t Buffer, n int) {
+	o := i32(out)
+	rowsOp(f32(t), n, func(r int, x []float32) {
 		best := 0
 		for j := 1; j < n; j++ {
 			if x[j] > x[best] {
 				best = j
 			}
 		}
-		out[r] = int32(best)
+		o[r] = int32(best)
 	})
-	return out
 }
 
 // Concat joins tensors along axis; all other dimensions must agree.
@@ -148,28 +147,15 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 		shape[ax] += t.shape[ax]
 	}
 	n := shape[ax]
-	if be := current; be != nil {
-		c := dcall{be: be}
-		out, ob := c.newOut(shape...)
-		off := 0
-		for _, t := range ts {
-			w := t.shape[ax] * inner
-			be.CopyRows(ob, c.in(t), outer, w, off, n*inner, 0, w)
-			off += w
-		}
-		c.done()
-		return out
-	}
-	hostRead(ts...)
-	out := newHost(shape...)
+	c := call()
+	out, ob := c.newOut(shape...)
 	off := 0
 	for _, t := range ts {
 		w := t.shape[ax] * inner
-		for o := 0; o < outer; o++ {
-			copy(out.data[(o*n)*inner+off:(o*n)*inner+off+w], t.data[o*w:(o+1)*w])
-		}
+		c.be.CopyRows(ob, c.in(t), outer, w, off, n*inner, 0, w)
 		off += w
 	}
+	c.done()
 	return out
 }
 
@@ -185,35 +171,19 @@ func Split(t *Tensor, axis int, sizes ...int) []*Tensor {
 		panic(fmt.Sprintf("tensor: split of %v axis %d into %v", t.shape, ax, sizes))
 	}
 	out := make([]*Tensor, len(sizes))
-	if be := current; be != nil {
-		c := dcall{be: be}
-		tb := c.in(t)
-		off := 0
-		for i, s := range sizes {
-			shape := append([]int(nil), t.shape...)
-			shape[ax] = s
-			p, pb := c.newOut(shape...)
-			w := s * inner
-			be.CopyRows(pb, tb, outer, w, 0, w, off, n*inner)
-			off += w
-			out[i] = p
-		}
-		c.done()
-		return out
-	}
-	hostRead(t)
+	c := call()
+	tb := c.in(t)
 	off := 0
 	for i, s := range sizes {
 		shape := append([]int(nil), t.shape...)
 		shape[ax] = s
-		p := newHost(shape...)
+		p, pb := c.newOut(shape...)
 		w := s * inner
-		for o := 0; o < outer; o++ {
-			copy(p.data[o*w:(o+1)*w], t.data[o*n*inner+off:o*n*inner+off+w])
-		}
+		c.be.CopyRows(pb, tb, outer, w, 0, w, off, n*inner)
 		off += w
 		out[i] = p
 	}
+	c.done()
 	return out
 }
 

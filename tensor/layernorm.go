@@ -15,71 +15,83 @@ func LayerNorm(x, w *Tensor, eps float32) (y, mean, rstd *Tensor) {
 	if w.Len() != n {
 		panic(fmt.Sprintf("tensor: layernorm of %v with weight %v", x.shape, w.shape))
 	}
-	if be := current; be != nil {
-		c := dcall{be: be}
-		xb, wb := c.in(x), c.in(w)
-		var yb, mb, rb Buffer
-		y, yb = c.newOut(x.shape...)
-		mean, mb = c.newOut(rows)
-		rstd, rb = c.newOut(rows)
-		if rows > 0 {
-			be.LayerNorm(yb, mb, rb, xb, wb, eps)
-		}
-		c.done()
-		return y, mean, rstd
+	rk, ok := current.(RowKernels)
+	if !ok {
+		return layerNormComposed(x, w, eps)
 	}
-	hostRead(x, w)
-	y = newHostFull(x.shape...)
-	mean, rstd = newHost(rows), newHost(rows)
-	rowsOp(x, func(r int, xr []float32) {
+	c := call()
+	xb, wb := c.in(x), c.in(w)
+	var yb, mb, rb Buffer
+	y, yb = c.newOut(x.shape...)
+	mean, mb = c.newOut(rows)
+	rstd, rb = c.newOut(rows)
+	if rows > 0 {
+		rk.LayerNorm(yb, mb, rb, xb, wb, eps)
+	}
+	c.done()
+	return y, mean, rstd
+}
+
+func (cpu) LayerNorm(y, mean, rstd, x, w Buffer, eps float32) {
+	yd, md, rd, xd, wd := f32(y), f32(mean), f32(rstd), f32(x), f32(w)
+	n := len(wd)
+	rowsOp(xd, n, func(r int, xr []float32) {
 		mu := sumVec(xr) / float64(n)
 		rs := 1 / math.Sqrt(sumSqDevVec(xr, mu)/float64(n)+float64(eps))
 		m, s := float32(mu), float32(rs)
-		mean.data[r], rstd.data[r] = m, s
-		yr := y.data[r*n : (r+1)*n]
+		md[r], rd[r] = m, s
+		yr := yd[r*n : (r+1)*n]
 		shiftScaleVec(yr, xr, m, s) // xhat
-		mulVec(yr, yr, w.data)
+		mulVec(yr, yr, wd)
 	})
-	return y, mean, rstd
 }
 
 // LayerNormBackward returns dx and accumulates dw += sum over rows of
 // g * xhat (dw may be nil).
 func LayerNormBackward(g, x, w, mean, rstd, dw *Tensor) (dx *Tensor) {
 	rows, n := lastDim(x)
-	if be := current; be != nil {
-		c := dcall{be: be}
-		gb, xb, wb, mb, rb := c.in(g), c.in(x), c.in(w), c.in(mean), c.in(rstd)
-		var dxb Buffer
-		dx, dxb = c.newOut(x.shape...)
-		if rows > 0 {
-			be.LayerNormBackward(dxb, c.optInout(dw), gb, xb, wb, mb, rb)
-		}
-		c.done()
-		return dx
+	if w.Len() != n || mean.Len() != rows || rstd.Len() != rows || (dw != nil && dw.Len() != n) {
+		panic(fmt.Sprintf("tensor: layernorm backward of %v with weight %v", x.shape, w.shape))
 	}
-	hostRead(g, x, w, mean, rstd)
-	hostWrite(dw)
-	dx = newHostFull(x.shape...)
+	mustSameShape("layernorm backward", g, x)
+	rk, ok := current.(RowKernels)
+	if !ok {
+		return layerNormBackwardComposed(g, x, w, mean, rstd, dw)
+	}
+	c := call()
+	gb, xb, wb, mb, rb := c.in(g), c.in(x), c.in(w), c.in(mean), c.in(rstd)
+	var dxb Buffer
+	dx, dxb = c.newOut(x.shape...)
+	if rows > 0 {
+		rk.LayerNormBackward(dxb, c.optInout(dw), gb, xb, wb, mb, rb)
+	}
+	c.done()
+	return dx
+}
+
+func (cpu) LayerNormBackward(dx, dw, g, x, w, mean, rstd Buffer) {
+	dxd, gd, xd, wd, md, rd := f32(dx), f32(g), f32(x), f32(w), f32(mean), f32(rstd)
+	n := len(wd)
+	rows := len(md)
 	// dxhat = g*w; dx = rs * (dxhat - mean(dxhat) - xhat*mean(dxhat*xhat))
 	parallel.For(rows, max(1, (1<<14)/max(n, 1)), func(lo, hi int) {
 		xh := make([]float32, n)
 		for r := lo; r < hi; r++ {
-			xr, gr, dr := x.data[r*n:(r+1)*n], g.data[r*n:(r+1)*n], dx.data[r*n:(r+1)*n]
-			rs := rstd.data[r]
-			shiftScaleVec(xh, xr, mean.data[r], rs)
-			mulVec(dr, gr, w.data) // dxhat
+			xr, gr, dr := xd[r*n:(r+1)*n], gd[r*n:(r+1)*n], dxd[r*n:(r+1)*n]
+			rs := rd[r]
+			shiftScaleVec(xh, xr, md[r], rs)
+			mulVec(dr, gr, wd) // dxhat
 			a := float32(sumVec(dr)) / float32(n)
 			b := dotVec(dr, xh) / float32(n)
 			lnBackVec(dr, dr, xh, rs, a, b)
 		}
 	})
 	if dw != nil {
+		dwd := f32(dw)
 		xh := make([]float32, n)
 		for r := 0; r < rows; r++ {
-			shiftScaleVec(xh, x.data[r*n:(r+1)*n], mean.data[r], rstd.data[r])
-			fmaVec(dw.data, g.data[r*n:(r+1)*n], xh, dw.data)
+			shiftScaleVec(xh, xd[r*n:(r+1)*n], md[r], rd[r])
+			fmaVec(dwd, gd[r*n:(r+1)*n], xh, dwd)
 		}
 	}
-	return dx
 }

@@ -24,31 +24,32 @@ func EmbeddingMix(table *Tensor, ids []int32, w []float32, n int) *Tensor {
 	k, d := table.shape[0], table.shape[1]
 	checkMix(ids, w, n, k)
 	P := len(ids) / n
-	if be := current; be != nil {
-		if mx, ok := be.(EmbeddingMixer); ok {
-			c := dcall{be: be}
-			tb, ib, wb := c.in(table), c.ids(ids), c.in(From(w, len(w)))
-			out, ob := c.newOut(P, d)
-			if P > 0 && d > 0 {
-				mx.EmbeddingMix(ob, tb, ib, wb, n, d)
-			}
-			c.done()
-			return out
-		}
+	mx, ok := current.(EmbeddingMixer)
+	if !ok {
 		return Sum(Mul(Embedding(table, ids).Reshape(P, n, d), From(w, P, n, 1)), 1, false)
 	}
-	hostRead(table)
-	out := newHost(P, d)
-	parallel.For(P, max(1, 4096/(n*d+1)), func(lo, hi int) {
+	c := call()
+	tb, ib, wb := c.in(table), c.ids(ids), c.in(From(w, len(w)))
+	out, ob := c.newOut(P, d)
+	if P > 0 && d > 0 {
+		mx.EmbeddingMix(ob, tb, ib, wb, n, d)
+	}
+	c.done()
+	return out
+}
+
+func (cpu) EmbeddingMix(out, table, ids, w Buffer, n, d int) {
+	o, tb, id, wd := f32(out), f32(table), i32(ids), f32(w)
+	clear(o)
+	parallel.For(len(o)/max(d, 1), max(1, 4096/(n*d+1)), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
-			row := out.data[p*d : (p+1)*d]
+			row := o[p*d : (p+1)*d]
 			for j := p * n; j < (p+1)*n; j++ {
-				id := int(ids[j])
-				axpyVec(w[j], table.data[id*d:(id+1)*d], row)
+				r := int(id[j])
+				axpyVec(wd[j], tb[r*d:(r+1)*d], row)
 			}
 		}
 	})
-	return out
 }
 
 // EmbeddingMixBackward adds to dtable the gradient of EmbeddingMix: w[p*n+j]
@@ -60,27 +61,27 @@ func EmbeddingMixBackward(g *Tensor, ids []int32, w []float32, n int, dtable *Te
 	if g.Len() != P*d {
 		panic(fmt.Sprintf("tensor: embedding mix gradient %v for %d positions of width %d", g.shape, P, d))
 	}
-	if be := current; be != nil {
-		if P == 0 || d == 0 {
-			return
-		}
-		if mx, ok := be.(EmbeddingMixer); ok {
-			c := dcall{be: be}
-			gb, ib, wb := c.in(g), c.ids(ids), c.in(From(w, len(w)))
-			mx.EmbeddingMixBackward(c.inout(dtable), gb, ib, wb, n, d)
-			c.done()
-			return
-		}
+	if P == 0 || d == 0 {
+		return
+	}
+	mx, ok := current.(EmbeddingMixer)
+	if !ok {
 		EmbeddingBackward(Mul(g.Reshape(P, 1, d), From(w, P, n, 1)).Reshape(P*n, d), ids, dtable)
 		return
 	}
-	hostRead(g)
-	hostWrite(dtable)
-	for p := 0; p < P; p++ {
-		gp := g.data[p*d : (p+1)*d]
+	c := call()
+	gb, ib, wb := c.in(g), c.ids(ids), c.in(From(w, len(w)))
+	mx.EmbeddingMixBackward(c.inout(dtable), gb, ib, wb, n, d)
+	c.done()
+}
+
+func (cpu) EmbeddingMixBackward(dtable, g, ids, w Buffer, n, d int) {
+	dt, gd, id, wd := f32(dtable), f32(g), i32(ids), f32(w)
+	for p := 0; p < len(gd)/d; p++ {
+		gp := gd[p*d : (p+1)*d]
 		for j := p * n; j < (p+1)*n; j++ {
-			id := int(ids[j])
-			axpyVec(w[j], gp, dtable.data[id*d:(id+1)*d])
+			r := int(id[j])
+			axpyVec(wd[j], gp, dt[r*d:(r+1)*d])
 		}
 	}
 }

@@ -25,13 +25,18 @@ func AdamWStep(w, g, m, v *Tensor, p AdamWParams) {
 	mustSameShape("adamw", w, g)
 	mustSameShape("adamw", w, m)
 	mustSameShape("adamw", w, v)
-	if be := current; be != nil {
-		c := dcall{be: be}
-		gb := c.in(g)
-		be.AdamW(c.inout(w), gb, c.inout(m), c.inout(v), p)
-		c.done()
+	ok, isOpt := current.(OptimizerKernels)
+	if !isOpt {
+		adamWComposed(w, g, m, v, p)
 		return
 	}
+	c := call()
+	gb := c.in(g)
+	ok.AdamW(c.inout(w), gb, c.inout(m), c.inout(v), p)
+	c.done()
+}
+
+func (cpu) AdamW(w, g, m, v Buffer, p AdamWParams) {
 	bc1 := 1 - math.Pow(p.Beta1, float64(p.Step))
 	bc2 := 1 - math.Pow(p.Beta2, float64(p.Step))
 	b1, b2 := float32(p.Beta1), float32(p.Beta2)
@@ -45,11 +50,7 @@ func AdamWStep(w, g, m, v *Tensor, p AdamWParams) {
 		rbc2:     float32(1 / math.Sqrt(bc2)),
 		eps:      float32(p.Eps),
 	}
-	hostRead(g)
-	hostWrite(w)
-	hostWrite(m)
-	hostWrite(v)
-	wd, gd, md, vd := w.data, g.data, m.data, v.data
+	wd, gd, md, vd := f32(w), f32(g), f32(m), f32(v)
 	parallel.For(len(wd), 1<<14, func(lo, hi int) {
 		adamwVec(wd[lo:hi], gd[lo:hi], md[lo:hi], vd[lo:hi], k)
 	})
@@ -58,16 +59,19 @@ func AdamWStep(w, g, m, v *Tensor, p AdamWParams) {
 // EMAStep moves shadow towards w in place: shadow -= k * (shadow - w).
 func EMAStep(shadow, w *Tensor, k float32) {
 	mustSameShape("ema", shadow, w)
-	if be := current; be != nil {
-		c := dcall{be: be}
-		wb := c.in(w)
-		be.EMA(c.inout(shadow), wb, k)
-		c.done()
+	ok, isOpt := current.(OptimizerKernels)
+	if !isOpt {
+		AddScaled(shadow, Sub(shadow, w), -k)
 		return
 	}
-	hostRead(w)
-	hostWrite(shadow)
-	s, x := shadow.data, w.data
+	c := call()
+	wb := c.in(w)
+	ok.EMA(c.inout(shadow), wb, k)
+	c.done()
+}
+
+func (cpu) EMA(shadow, w Buffer, k float32) {
+	s, x := f32(shadow), f32(w)
 	for j := range s {
 		s[j] -= k * (s[j] - x[j])
 	}
@@ -75,38 +79,33 @@ func EMAStep(shadow, w *Tensor, k float32) {
 
 // SumSquares returns the sum of the squares of every element of ts (nil
 // entries are skipped) as a one-element tensor: the square of the global
-// gradient norm. The CPU accumulates in float64; the device in float32.
+// gradient norm. The CPU accumulates each tensor in float64; the device in
+// float32.
 func SumSquares(ts ...*Tensor) *Tensor {
-	if be := current; be != nil {
-		c := dcall{be: be}
-		out, ob := c.newOut()
-		first := true
-		for _, t := range ts {
-			if t == nil || t.n == 0 {
-				continue
-			}
-			be.SumSquares(ob, c.in(t), !first)
-			first = false
-		}
-		if first {
-			be.Fill(ob, 0)
-		}
-		c.done()
-		return out
-	}
-	return Scalar(float32(sumSquares(ts)))
-}
-
-// sumSquares is the CPU sum of squares in float64.
-func sumSquares(ts []*Tensor) float64 {
-	var s float64
+	c := call()
+	out, ob := c.newOut()
+	first := true
 	for _, t := range ts {
-		if t == nil {
+		if t == nil || t.n == 0 {
 			continue
 		}
-		s += sumSqDevVec(t.host(), 0)
+		c.be.SumSquares(ob, c.in(t), !first)
+		first = false
 	}
-	return s
+	if first {
+		c.be.Fill(ob, 0)
+	}
+	c.done()
+	return out
+}
+
+func (cpu) SumSquares(out, t Buffer, accumulate bool) {
+	o := f32(out)
+	s := sumSqDevVec(f32(t), 0)
+	if accumulate {
+		s += float64(o[0])
+	}
+	o[0] = float32(s)
 }
 
 // ClipByGlobalNorm scales ts in place so that their global L2 norm is at
@@ -116,30 +115,32 @@ func sumSquares(ts []*Tensor) float64 {
 // stays on the device with a backend: the clipping itself reads it there.
 // nil entries are skipped.
 func ClipByGlobalNorm(ts []*Tensor, maxNorm float64) (sumsq *Tensor) {
-	if be := current; be != nil {
-		ss := SumSquares(ts...)
-		if maxNorm > 0 {
-			c := dcall{be: be}
-			sb := c.in(ss)
-			for _, t := range ts {
-				if t != nil && t.n > 0 {
-					be.ClipByNorm(c.inout(t), sb, float32(maxNorm))
-				}
-			}
-			c.done()
-		}
+	ss := SumSquares(ts...)
+	if maxNorm <= 0 {
 		return ss
 	}
-	s := sumSquares(ts)
-	if norm := math.Sqrt(s); maxNorm > 0 && norm > maxNorm {
-		k := float32(maxNorm / (norm + 1e-6))
-		for _, t := range ts {
-			if t == nil {
-				continue
-			}
-			d := t.Data()
-			parallel.For(len(d), 1<<14, func(lo, hi int) { scaleVec(d[lo:hi], d[lo:hi], k) })
+	ok, isOpt := current.(OptimizerKernels)
+	if !isOpt {
+		clipComposed(ts, ss, maxNorm)
+		return ss
+	}
+	c := call()
+	sb := c.in(ss)
+	for _, t := range ts {
+		if t != nil && t.n > 0 {
+			ok.ClipByNorm(c.inout(t), sb, float32(maxNorm))
 		}
 	}
-	return Scalar(float32(s))
+	c.done()
+	return ss
+}
+
+func (cpu) ClipByNorm(g, sumsq Buffer, maxNorm float32) {
+	norm := math.Sqrt(float64(f32(sumsq)[0]))
+	if norm <= float64(maxNorm) {
+		return
+	}
+	k := float32(float64(maxNorm) / (norm + 1e-6))
+	d := f32(g)
+	parallel.For(len(d), 1<<14, func(lo, hi int) { scaleVec(d[lo:hi], d[lo:hi], k) })
 }

@@ -34,129 +34,121 @@ func reduced(shape []int, axis int, keep bool) []int {
 	return append(out, shape[axis+1:]...)
 }
 
-// reduceAxis applies a row reduction along axis; f receives the n values of
-// one lane through a strided accessor.
-func reduceAxis(t *Tensor, axis int, keep bool, f func(get func(int) float32, n int) float32) *Tensor {
-	outer, n, inner, ax := axisDims(t, axis)
-	hostRead(t)
-	out := newHost(reduced(t.shape, ax, keep)...)
-	for o := 0; o < outer; o++ {
-		for i := 0; i < inner; i++ {
-			base := o*n*inner + i
-			out.data[o*inner+i] = f(func(j int) float32 { return t.data[base+j*inner] }, n)
-		}
-	}
-	return out
-}
-
-// devReduce records an axis reduction.
-func devReduce(be Backend, op ReduceOp, t *Tensor, axis int, keep bool) *Tensor {
+// reduceOp validates and dispatches an axis reduction.
+func reduceOp(op ReduceOp, t *Tensor, axis int, keep bool) *Tensor {
 	_, _, _, ax := axisDims(t, axis)
-	c := dcall{be: be}
+	c := call()
 	tb := c.in(t)
 	out, ob := c.newOut(reduced(t.shape, ax, keep)...)
-	be.Reduce(op, ob, tb, t.shape, ax)
+	c.be.Reduce(op, ob, tb, t.shape, ax)
 	c.done()
 	return out
 }
 
-// Sum sums over axis.
-func Sum(t *Tensor, axis int, keep bool) *Tensor {
-	if be := current; be != nil {
-		return devReduce(be, ReduceSum, t, axis, keep)
+// lanes splits shape around axis: outer x n x inner.
+func lanes(shape []int, axis int) (outer, n, inner int) {
+	outer, inner = 1, 1
+	for _, d := range shape[:axis] {
+		outer *= d
 	}
-	return reduceAxis(t, axis, keep, func(get func(int) float32, n int) float32 {
-		var s float64
-		for j := 0; j < n; j++ {
-			s += float64(get(j))
-		}
-		return float32(s)
-	})
+	for _, d := range shape[axis+1:] {
+		inner *= d
+	}
+	return outer, shape[axis], inner
 }
+
+func (cpu) Reduce(op ReduceOp, out, t Buffer, shape []int, axis int) {
+	o, x := f32(out), f32(t)
+	outer, n, inner := lanes(shape, axis)
+	for p := 0; p < outer; p++ {
+		for i := 0; i < inner; i++ {
+			lane := x[p*n*inner+i:]
+			get := func(j int) float32 { return lane[j*inner] }
+			var r float32
+			switch op {
+			case ReduceSum, ReduceMean:
+				var s float64
+				for j := 0; j < n; j++ {
+					s += float64(get(j))
+				}
+				if op == ReduceMean {
+					s /= float64(n)
+				}
+				r = float32(s)
+			case ReduceMax:
+				r = float32(math.Inf(-1))
+				for j := 0; j < n; j++ {
+					r = max(r, get(j))
+				}
+			case ReduceLogSumExp:
+				m := math.Inf(-1)
+				for j := 0; j < n; j++ {
+					m = math.Max(m, float64(get(j)))
+				}
+				if math.IsInf(m, 0) {
+					r = float32(m)
+					break
+				}
+				var s float64
+				for j := 0; j < n; j++ {
+					s += math.Exp(float64(get(j)) - m)
+				}
+				r = float32(m + math.Log(s))
+			}
+			o[p*inner+i] = r
+		}
+	}
+}
+
+// Sum sums over axis.
+func Sum(t *Tensor, axis int, keep bool) *Tensor { return reduceOp(ReduceSum, t, axis, keep) }
 
 // Mean averages over axis.
-func Mean(t *Tensor, axis int, keep bool) *Tensor {
-	if be := current; be != nil {
-		return devReduce(be, ReduceMean, t, axis, keep)
-	}
-	return reduceAxis(t, axis, keep, func(get func(int) float32, n int) float32 {
-		var s float64
-		for j := 0; j < n; j++ {
-			s += float64(get(j))
-		}
-		return float32(s / float64(n))
-	})
-}
+func Mean(t *Tensor, axis int, keep bool) *Tensor { return reduceOp(ReduceMean, t, axis, keep) }
 
 // Max takes the maximum over axis.
-func Max(t *Tensor, axis int, keep bool) *Tensor {
-	if be := current; be != nil {
-		return devReduce(be, ReduceMax, t, axis, keep)
-	}
-	return reduceAxis(t, axis, keep, func(get func(int) float32, n int) float32 {
-		m := float32(math.Inf(-1))
-		for j := 0; j < n; j++ {
-			m = max(m, get(j))
-		}
-		return m
-	})
-}
+func Max(t *Tensor, axis int, keep bool) *Tensor { return reduceOp(ReduceMax, t, axis, keep) }
 
 // LogSumExp computes log(sum(exp(t))) over axis, stably.
 func LogSumExp(t *Tensor, axis int, keep bool) *Tensor {
-	if be := current; be != nil {
-		return devReduce(be, ReduceLogSumExp, t, axis, keep)
-	}
-	return reduceAxis(t, axis, keep, func(get func(int) float32, n int) float32 {
-		m := math.Inf(-1)
-		for j := 0; j < n; j++ {
-			m = math.Max(m, float64(get(j)))
-		}
-		if math.IsInf(m, 0) {
-			return float32(m)
-		}
-		var s float64
-		for j := 0; j < n; j++ {
-			s += math.Exp(float64(get(j)) - m)
-		}
-		return float32(m + math.Log(s))
-	})
+	return reduceOp(ReduceLogSumExp, t, axis, keep)
 }
 
 // MaxBackward routes g (shaped like x reduced over axis) to the first
 // maximal element of each lane of x.
 func MaxBackward(g, x *Tensor, axis int) *Tensor {
-	outer, n, inner, ax := axisDims(x, axis)
-	if be := current; be != nil {
-		c := dcall{be: be}
-		gb, xb := c.in(g), c.in(x)
-		dx, db := c.newOut(x.shape...)
-		be.MaxBackward(db, gb, xb, x.shape, ax)
-		c.done()
-		return dx
-	}
-	hostRead(g, x)
-	dx := newHost(x.shape...)
+	_, _, _, ax := axisDims(x, axis)
+	c := call()
+	gb, xb := c.in(g), c.in(x)
+	dx, db := c.newOut(x.shape...)
+	c.be.MaxBackward(db, gb, xb, x.shape, ax)
+	c.done()
+	return dx
+}
+
+func (cpu) MaxBackward(dx, g, x Buffer, shape []int, axis int) {
+	d, gd, xd := f32(dx), f32(g), f32(x)
+	clear(d)
+	outer, n, inner := lanes(shape, axis)
 	for o := 0; o < outer; o++ {
 		for i := 0; i < inner; i++ {
 			base, best := o*n*inner+i, 0
 			for j := 1; j < n; j++ {
-				if x.data[base+j*inner] > x.data[base+best*inner] {
+				if xd[base+j*inner] > xd[base+best*inner] {
 					best = j
 				}
 			}
-			dx.data[base+best*inner] = g.data[o*inner+i]
+			d[base+best*inner] = gd[o*inner+i]
 		}
 	}
-	return dx
 }
 
 // SumAll returns the sum of all elements (accumulated in float64). When the
 // values are only on the device, the sum is taken there (in float32, with
 // compensated partial sums) and read back, which waits for the device.
 func SumAll(t *Tensor) float64 {
-	if be := current; be != nil && !t.st.hostOK && t.onDevice(be) {
-		c := dcall{be: be}
+	if be := current; !t.st.hostOK && t.onDevice(be) {
+		c := call()
 		tb := c.in(t)
 		out := c.temp(1)
 		be.SumAll(out, tb)
@@ -172,37 +164,47 @@ func SumAll(t *Tensor) float64 {
 	return s
 }
 
+func (cpu) SumAll(out, t Buffer) {
+	var s float64
+	for _, v := range f32(t) {
+		s += float64(v)
+	}
+	f32(out)[0] = float32(s)
+}
+
 // ExpandAxis broadcasts g, shaped like t reduced over axis, back to t's
 // shape, multiplying by scale (the backward of Sum and Mean).
 func ExpandAxis(g *Tensor, like *Tensor, axis int, scale float32) *Tensor {
-	outer, n, inner, ax := axisDims(like, axis)
-	if be := current; be != nil {
-		c := dcall{be: be}
-		gb := c.in(g)
-		out, ob := c.newOut(like.shape...)
-		be.ExpandAxis(ob, gb, like.shape, ax, scale)
-		c.done()
-		return out
-	}
-	hostRead(g)
-	out := newHost(like.shape...)
-	for o := 0; o < outer; o++ {
-		for j := 0; j < n; j++ {
-			for i := 0; i < inner; i++ {
-				out.data[(o*n+j)*inner+i] = scale * g.data[o*inner+i]
-			}
-		}
-	}
+	_, _, _, ax := axisDims(like, axis)
+	c := call()
+	gb := c.in(g)
+	out, ob := c.newOut(like.shape...)
+	c.be.ExpandAxis(ob, gb, like.shape, ax, scale)
+	c.done()
 	return out
 }
 
-// rowsOp runs fn over the last-dimension rows of t in parallel.
-func rowsOp(t *Tensor, fn func(r int, row []float32)) {
-	rows, n := lastDim(t)
-	grain := max(1, (1<<14)/max(n, 1))
-	parallel.For(rows, grain, func(lo, hi int) {
+func (cpu) ExpandAxis(out, g Buffer, likeShape []int, axis int, scale float32) {
+	o, gd := f32(out), f32(g)
+	outer, n, inner := lanes(likeShape, axis)
+	for p := 0; p < outer; p++ {
+		for j := 0; j < n; j++ {
+			for i := 0; i < inner; i++ {
+				o[(p*n+j)*inner+i] = scale * gd[p*inner+i]
+			}
+		}
+	}
+}
+
+// rowsOp runs fn over the rows of n elements of x in parallel.
+func rowsOp(x []float32, n int, fn func(r int, row []float32)) {
+	if n == 0 {
+		return
+	}
+	grain := max(1, (1<<14)/n)
+	parallel.For(len(x)/n, grain, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			fn(r, t.data[r*n:(r+1)*n])
+			fn(r, x[r*n:(r+1)*n])
 		}
 	})
 }
@@ -231,142 +233,83 @@ func softmaxRow(y, x []float32) (lse float32) {
 	return m + float32(math.Log(s))
 }
 
-// devSoftmax records a row kernel of the softmax family over the last axis.
-func devSoftmax(be Backend, op SoftmaxOp, x, g *Tensor) *Tensor {
+// softmaxOp dispatches a row kernel of the softmax family over the last
+// axis (g: the upstream gradient of the backward ops).
+func softmaxOp(op SoftmaxOp, x, g *Tensor) *Tensor {
 	_, n := lastDim(x)
-	c := dcall{be: be}
+	if g != nil {
+		mustSameShape("softmax backward", g, x)
+	}
+	rk, ok := current.(RowKernels)
+	if !ok {
+		return softmaxComposed(op, x, g)
+	}
+	c := call()
 	xb := c.in(x)
 	gb := xb
 	if g != nil {
-		mustSameShape("softmax backward", g, x)
 		gb = c.in(g)
 	}
 	out, ob := c.newOut(x.shape...)
 	if n > 0 {
-		be.Softmax(op, ob, xb, gb, n)
+		rk.Softmax(op, ob, xb, gb, n)
 	}
 	c.done()
 	return out
 }
 
 // Softmax returns softmax over the last axis.
-func Softmax(t *Tensor) *Tensor {
-	if be := current; be != nil {
-		return devSoftmax(be, SoftmaxForward, t, nil)
-	}
-	return logSoftmaxRows(t, true)
-}
+func Softmax(t *Tensor) *Tensor { return softmaxOp(SoftmaxForward, t, nil) }
 
 // LogSoftmax returns log_softmax over the last axis.
-func LogSoftmax(t *Tensor) *Tensor {
-	if be := current; be != nil {
-		return devSoftmax(be, LogSoftmaxForward, t, nil)
-	}
-	return logSoftmaxRows(t, false)
-}
-
-// logSoftmaxRows is the CPU log_softmax over the last axis, exponentiated
-// (softmax) when exp is set.
-func logSoftmaxRows(t *Tensor, exp bool) *Tensor {
-	hostRead(t)
-	out := newHostFull(t.shape...)
-	_, n := lastDim(t)
-	rowsOp(t, func(r int, x []float32) {
-		y := out.data[r*n : (r+1)*n]
-		if exp {
-			softmaxRow(y, x)
-			return
-		}
-		addScalarVec(y, x, -rowLSE(x, y))
-	})
-	return out
-}
+func LogSoftmax(t *Tensor) *Tensor { return softmaxOp(LogSoftmaxForward, t, nil) }
 
 // SoftmaxBackward returns dx = y * (g - sum(g*y)) for y = Softmax(x).
-func SoftmaxBackward(g, y *Tensor) *Tensor {
-	if be := current; be != nil {
-		return devSoftmax(be, SoftmaxBackwardOp, y, g)
-	}
-	hostRead(g, y)
-	dx := newHostFull(y.shape...)
-	_, n := lastDim(y)
-	rowsOp(y, func(r int, yr []float32) {
-		gr, dr := g.data[r*n:(r+1)*n], dx.data[r*n:(r+1)*n]
-		softmaxBackVec(dr, yr, gr, dotVec(gr, yr), 1)
-	})
-	return dx
-}
+func SoftmaxBackward(g, y *Tensor) *Tensor { return softmaxOp(SoftmaxBackwardOp, y, g) }
 
 // LogSoftmaxBackward returns dx = g - softmax(x) * sum(g) for y = LogSoftmax(x).
-func LogSoftmaxBackward(g, y *Tensor) *Tensor {
-	if be := current; be != nil {
-		return devSoftmax(be, LogSoftmaxBackwardOp, y, g)
-	}
-	hostRead(g, y)
-	dx := newHostFull(y.shape...)
-	_, n := lastDim(y)
-	rowsOp(y, func(r int, yr []float32) {
-		gr, dr := g.data[r*n:(r+1)*n], dx.data[r*n:(r+1)*n]
-		expVec(dr, yr)
-		scaleVec(dr, dr, -float32(sumVec(gr)))
-		addVec(dr, dr, gr)
+func LogSoftmaxBackward(g, y *Tensor) *Tensor { return softmaxOp(LogSoftmaxBackwardOp, y, g) }
+
+func (cpu) Softmax(op SoftmaxOp, out, x, g Buffer, n int) {
+	o, xd, gd := f32(out), f32(x), f32(g)
+	rowsOp(xd, n, func(r int, xr []float32) {
+		y, gr := o[r*n:(r+1)*n], gd[r*n:(r+1)*n]
+		switch op {
+		case SoftmaxForward:
+			softmaxRow(y, xr)
+		case LogSoftmaxForward:
+			addScalarVec(y, xr, -rowLSE(xr, y))
+		case SoftmaxBackwardOp: // xr is y
+			softmaxBackVec(y, xr, gr, dotVec(gr, xr), 1)
+		case LogSoftmaxBackwardOp:
+			expVec(y, xr)
+			scaleVec(y, y, -float32(sumVec(gr)))
+			addVec(y, y, gr)
+		}
 	})
-	return dx
+}
+
+// checkTargets panics unless there is one target per row of logits.
+func checkTargets(op string, logits *Tensor, targets []int32) (rows, n int) {
+	rows, n = lastDim(logits)
+	if len(targets) != rows {
+		panic(fmt.Sprintf("tensor: %s of %v with %d targets", op, logits.shape, len(targets)))
+	}
+	for _, t := range targets {
+		if int(t) >= n {
+			panic(fmt.Sprintf("tensor: %s: target %d outside [0,%d)", op, t, n))
+		}
+	}
+	return rows, n
 }
 
 // CrossEntropy returns the mean over rows of -log softmax(logits)[target]
 // for logits (..., K) and one target per row; rows whose target is negative
-// are ignored. It also returns the number of counted rows.
+// are ignored. It also returns the number of counted rows. It reads the
+// result on the host (a wait, on a device).
 func CrossEntropy(logits *Tensor, targets []int32) (loss float64, count int) {
-	rows, n := lastDim(logits)
-	if len(targets) != rows {
-		panic(fmt.Sprintf("tensor: cross entropy of %v with %d targets", logits.shape, len(targets)))
-	}
-	if be := current; be != nil {
-		st := CrossEntropyStats(logits, targets).host()
-		return float64(st[0]), int(st[1])
-	}
-	hostRead(logits)
-	e := make([]float32, n)
-	for r := 0; r < rows; r++ {
-		t := targets[r]
-		if t < 0 {
-			continue
-		}
-		x := logits.data[r*n : (r+1)*n]
-		loss += float64(rowLSE(x, e) - x[t])
-		count++
-	}
-	if count > 0 {
-		loss /= float64(count)
-	}
-	return loss, count
-}
-
-// CrossEntropyBackward returns d loss/d logits scaled by g (the upstream
-// gradient of the mean loss).
-func CrossEntropyBackward(logits *Tensor, targets []int32, count int, g float32) *Tensor {
-	if be := current; be != nil {
-		return devCEBackward(be, logits, targets, From([]float32{0, float32(count)}, 2), g)
-	}
-	hostRead(logits)
-	dx := newHost(logits.shape...)
-	if count == 0 {
-		return dx
-	}
-	_, n := lastDim(logits)
-	scale := g / float32(count)
-	rowsOp(logits, func(r int, x []float32) {
-		t := targets[r]
-		if t < 0 {
-			return
-		}
-		d := dx.data[r*n : (r+1)*n]
-		softmaxRow(d, x)
-		scaleVec(d, d, scale)
-		d[t] -= scale
-	})
-	return dx
+	st := CrossEntropyStats(logits, targets).host()
+	return float64(st[0]), int(st[1])
 }
 
 // CrossEntropyStats returns [mean loss, count] as a 2-element tensor: the
@@ -374,45 +317,86 @@ func CrossEntropyBackward(logits *Tensor, targets []int32, count int, g float32)
 // a training step need not wait for its loss). On the CPU the loss is the
 // float64 mean rounded to float32.
 func CrossEntropyStats(logits *Tensor, targets []int32) *Tensor {
-	rows, n := lastDim(logits)
-	if len(targets) != rows {
-		panic(fmt.Sprintf("tensor: cross entropy of %v with %d targets", logits.shape, len(targets)))
+	_, n := checkTargets("cross entropy", logits, targets)
+	rk, ok := current.(RowKernels)
+	if !ok {
+		return crossEntropyComposed(logits, targets)
 	}
-	if be := current; be != nil {
-		c := dcall{be: be}
-		lb, tb := c.in(logits), c.ids(targets)
-		out, ob := c.newOut(2)
-		be.CrossEntropy(ob, lb, tb, n)
-		c.done()
-		return out
+	c := call()
+	lb, tb := c.in(logits), c.ids(targets)
+	out, ob := c.newOut(2)
+	rk.CrossEntropy(ob, lb, tb, n)
+	c.done()
+	return out
+}
+
+func (cpu) CrossEntropy(stats, logits, targets Buffer, n int) {
+	x, tg := f32(logits), i32(targets)
+	var loss float64
+	count := 0
+	e := make([]float32, n)
+	for r, t := range tg {
+		if t < 0 {
+			continue
+		}
+		xr := x[r*n : (r+1)*n]
+		loss += float64(rowLSE(xr, e) - xr[t])
+		count++
 	}
-	loss, count := CrossEntropy(logits, targets)
-	return From([]float32{float32(loss), float32(count)}, 2)
+	if count > 0 {
+		loss /= float64(count)
+	}
+	st := f32(stats)
+	st[0], st[1] = float32(loss), float32(count)
+}
+
+// CrossEntropyBackward returns d loss/d logits scaled by g (the upstream
+// gradient of the mean loss), count being CrossEntropy's.
+func CrossEntropyBackward(logits *Tensor, targets []int32, count int, g float32) *Tensor {
+	return crossEntropyBackward(logits, targets, From([]float32{0, float32(count)}, 2), g)
 }
 
 // CrossEntropyGrad returns d loss/d logits scaled by the one-element
 // upstream gradient g, given stats from CrossEntropyStats on the same
 // logits and targets, without reading stats or g on the host when they are
-// on the device. On the CPU it is CrossEntropyBackward.
+// on the device.
 func CrossEntropyGrad(logits *Tensor, targets []int32, stats, g *Tensor) *Tensor {
-	if be := current; be != nil {
-		dx := devCEBackward(be, logits, targets, stats, 1)
-		return devBinary(be, BinaryMul, "cross entropy backward", dx, g.Reshape())
-	}
-	return CrossEntropyBackward(logits, targets, int(stats.host()[1]), g.Item())
+	return Mul(crossEntropyBackward(logits, targets, stats, 1), g.Reshape())
 }
 
-func devCEBackward(be Backend, logits *Tensor, targets []int32, stats *Tensor, g float32) *Tensor {
-	rows, n := lastDim(logits)
-	if len(targets) != rows {
-		panic(fmt.Sprintf("tensor: cross entropy backward of %v with %d targets", logits.shape, len(targets)))
+func crossEntropyBackward(logits *Tensor, targets []int32, stats *Tensor, g float32) *Tensor {
+	_, n := checkTargets("cross entropy backward", logits, targets)
+	rk, ok := current.(RowKernels)
+	if !ok {
+		return crossEntropyBackwardComposed(logits, targets, stats, g)
 	}
-	c := dcall{be: be}
+	c := call()
 	lb, tb, sb := c.in(logits), c.ids(targets), c.in(stats)
 	dx, db := c.newOut(logits.shape...)
 	if n > 0 {
-		be.CrossEntropyBackward(db, lb, tb, sb, n, g)
+		rk.CrossEntropyBackward(db, lb, tb, sb, n, g)
 	}
 	c.done()
 	return dx
+}
+
+func (cpu) CrossEntropyBackward(dx, logits, targets, stats Buffer, n int, g float32) {
+	d, x, tg := f32(dx), f32(logits), i32(targets)
+	count := f32(stats)[1]
+	if count == 0 {
+		clear(d)
+		return
+	}
+	scale := g / count
+	rowsOp(x, n, func(r int, xr []float32) {
+		dr := d[r*n : (r+1)*n]
+		t := tg[r]
+		if t < 0 {
+			clear(dr)
+			return
+		}
+		softmaxRow(dr, xr)
+		scaleVec(dr, dr, scale)
+		dr[t] -= scale
+	})
 }

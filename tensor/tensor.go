@@ -73,7 +73,7 @@ func newLazy(shape []int, n int) *Tensor { return newTensor(shape, n, nil, false
 // is allocated until the tensor is used: on the device it becomes a
 // zero-filled buffer, on the host a zeroed slice.
 func New(shape ...int) *Tensor {
-	if current != nil {
+	if OnDevice() {
 		return newLazy(append([]int(nil), shape...), checkShape(shape))
 	}
 	return newHost(shape...)
@@ -231,17 +231,15 @@ func SameStorage(a, b *Tensor) bool { return a.st == b.st }
 // Clone returns a copy with its own storage, made where the values are: on
 // the device when its copy there is valid, else on the host.
 func (t *Tensor) Clone() *Tensor {
-	if be := current; be != nil {
-		if t.onDevice(be) {
-			c := dcall{be: be}
-			out, ob := c.newOut(t.shape...)
-			be.Unary(UnaryCopy, ob, c.in(t), 0)
-			c.done()
-			return out
-		}
-		if !t.st.hostOK && t.st.dev == nil { // never touched: zeros
-			return New(t.shape...)
-		}
+	if be := current; t.onDevice(be) {
+		c := call()
+		out, ob := c.newOut(t.shape...)
+		be.Unary(UnaryCopy, ob, c.in(t), 0)
+		c.done()
+		return out
+	}
+	if !t.st.hostOK && t.st.dev == nil { // never touched: zeros
+		return New(t.shape...)
 	}
 	d := t.host()
 	return newTensor(append([]int(nil), t.shape...), t.n, append([]float32(nil), d...), true)
@@ -253,8 +251,8 @@ func (t *Tensor) CopyFrom(src *Tensor) {
 	if src.n != t.n {
 		panic(fmt.Sprintf("tensor: copy %v into %v", src.shape, t.shape))
 	}
-	if be := current; be != nil && src.onDevice(be) {
-		c := dcall{be: be}
+	if be := current; src.onDevice(be) {
+		c := call()
 		sb := c.in(src)
 		be.Unary(UnaryCopy, c.out(t), sb, 0)
 		c.done()
@@ -266,20 +264,9 @@ func (t *Tensor) CopyFrom(src *Tensor) {
 
 // Fill sets every element to v (on the device when a backend is set).
 func (t *Tensor) Fill(v float32) {
-	if be := current; be != nil {
-		c := dcall{be: be}
-		be.Fill(c.out(t), v)
-		c.done()
-		return
-	}
-	d := t.Data()
-	if v == 0 {
-		clear(d)
-		return
-	}
-	for i := range d {
-		d[i] = v
-	}
+	c := call()
+	c.be.Fill(c.out(t), v)
+	c.done()
 }
 
 // SameShape reports whether a and b have identical shapes.

@@ -55,29 +55,21 @@ func USDMLoss(logits *Tensor, tg USDMTargets, grad *Tensor) []float64 {
 	if grad != nil {
 		mustSameShape("usdm loss gradient", grad, logits)
 	}
-	if be := current; be != nil {
-		c := dcall{be: be}
-		var gb Buffer
-		if grad != nil {
-			gb = c.out(grad)
-		}
-		lb := c.temp(rows)
-		devUSDMLoss(&c, lb, gb, logits, tg)
-		v := make([]float32, rows)
-		be.Download(v, lb)
-		c.done()
-		losses := make([]float64, rows)
-		for r, l := range v {
-			losses[r] = float64(l)
-		}
-		return losses
-	}
-	var gd []float32
+	c := call()
+	var gb Buffer
 	if grad != nil {
-		hostWrite(grad)
-		gd = grad.data
+		gb = c.out(grad)
 	}
-	return usdmLossCPU(logits, tg, gd)
+	lb := c.temp(rows)
+	usdmLoss(&c, lb, gb, logits, tg)
+	v := make([]float32, rows)
+	c.be.Download(v, lb)
+	c.done()
+	losses := make([]float64, rows)
+	for r, l := range v {
+		losses[r] = float64(l)
+	}
+	return losses
 }
 
 // USDMLossMean returns the mean over the rows of the loss of Eq. 17 (the
@@ -85,61 +77,54 @@ func USDMLoss(logits *Tensor, tg USDMTargets, grad *Tensor) []float64 {
 // gradient of the summed (not averaged) loss with respect to the logits,
 // as USDMLoss writes it. With a backend both stay on the device (the mean
 // is taken there in float32), so a training step need not wait for its
-// loss; on the CPU the mean is the float64 mean of USDMLoss's values,
-// rounded to float32 once.
+// loss.
 func USDMLossMean(logits *Tensor, tg USDMTargets, withGrad bool) (mean, grad *Tensor) {
 	rows, _ := lastDim(logits)
-	if be := current; be != nil {
-		c := dcall{be: be}
-		var gb Buffer
-		if withGrad {
-			grad, gb = c.newOut(logits.shape...)
-		}
-		losses, lb := c.newOut(rows)
-		devUSDMLoss(&c, lb, gb, logits, tg)
-		c.done()
-		return Mean(losses, 0, false), grad
-	}
+	c := call()
+	var gb Buffer
 	if withGrad {
-		grad = newHostFull(logits.shape...) // every row is written
+		grad, gb = c.newOut(logits.shape...)
 	}
-	var sum float64
-	for _, l := range USDMLoss(logits, tg, grad) {
-		sum += l
-	}
-	return Scalar(float32(sum / float64(rows))), grad
+	losses, lb := c.newOut(rows)
+	usdmLoss(&c, lb, gb, logits, tg)
+	c.done()
+	return Mean(losses, 0, false), grad
 }
 
-// devUSDMLoss records the device kernel into losses (and grad, when not
-// nil) on the call c.
-func devUSDMLoss(c *dcall, losses, grad Buffer, logits *Tensor, tg USDMTargets) {
+// usdmLoss records the loss kernel (or its composition from core ops) into
+// losses (and grad, when not nil) on the call c.
+func usdmLoss(c *dcall, losses, grad Buffer, logits *Tensor, tg USDMTargets) {
 	rows, n := lastDim(logits)
 	tg.seqLen("usdm loss", rows, n)
+	lk, ok := c.be.(USDMLossKernel)
+	if !ok {
+		usdmLossComposed(c, losses, grad, logits, tg)
+		return
+	}
 	lb := c.in(logits)
-	c.be.USDMLoss(losses, grad, lb, c.ids(tg.Zt), c.ids(tg.X0), tg.Alpha, tg.AlphaPrime, n)
+	lk.USDMLoss(losses, grad, lb, c.ids(tg.Zt), c.ids(tg.X0), tg.Alpha, tg.AlphaPrime, n)
 }
 
-// usdmLossCPU is the CPU kernel of USDMLoss: per row, log_softmax in
-// float64, then usdm.TokenLoss or usdm.TokenLossGrad, and through
-// log_softmax the logits' gradient into gd (when not nil).
-func usdmLossCPU(logits *Tensor, tg USDMTargets, gd []float32) []float64 {
-	rows, K := lastDim(logits)
-	L := tg.seqLen("usdm loss", rows, K)
-	losses := make([]float64, rows)
-	x := logits.host()
+// USDMLoss is the CPU kernel: per row, log_softmax in float64, then
+// usdm.TokenLoss or usdm.TokenLossGrad, and through log_softmax the logits'
+// gradient into grad (when not nil).
+func (cpu) USDMLoss(losses, grad, logits, zt, x0 Buffer, alpha, alphaPrime []float64, K int) {
+	ld, gd, x, z, x0d := f32(losses), f32(grad), f32(logits), i32(zt), i32(x0)
+	rows := len(ld)
+	L := rows / len(alpha)
 	parallel.For(rows, max(1, 4096/K), func(lo, hi int) {
 		logX := make([]float64, K)
 		px := make([]float64, K)
 		d := make([]float64, K)
 		for r := lo; r < hi; r++ {
 			b := r / L
-			zt, m := int(tg.Zt[r]), int(tg.X0[r])
+			zr, m := int(z[r]), int(x0d[r])
 			logSoftmaxProbs64(logX, px, x[r*K:(r+1)*K])
 			if gd == nil {
-				losses[r] = usdm.TokenLoss(logX, px, zt, m, tg.Alpha[b], tg.AlphaPrime[b])
+				ld[r] = float32(usdm.TokenLoss(logX, px, zr, m, alpha[b], alphaPrime[b]))
 				continue
 			}
-			losses[r] = usdm.TokenLossGrad(d, logX, px, zt, m, tg.Alpha[b], tg.AlphaPrime[b])
+			ld[r] = float32(usdm.TokenLossGrad(d, logX, px, zr, m, alpha[b], alphaPrime[b]))
 			// Through log_softmax: dlogits_v = d_v - x_theta_v sum(d).
 			var s float64
 			for _, v := range d {
@@ -151,7 +136,6 @@ func usdmLossCPU(logits *Tensor, tg USDMTargets, gd []float32) []float64 {
 			}
 		}
 	})
-	return losses
 }
 
 // SoftmaxProbs64 writes softmax(x) into dst as a sampler wants x_theta: the

@@ -30,8 +30,9 @@ func TestUSDMLoss(t *testing.T) {
 			px[v] = math.Exp(l)
 		}
 		want := usdm.TokenLossGrad(d, logX, px, int(tg.Zt[r]), int(tg.X0[r]), tg.Alpha[r/L], tg.AlphaPrime[r/L])
-		// x_theta is e/sum(e) in the kernel and exp(log_softmax) here: an ulp apart.
-		if math.Abs(losses[r]-want) > 1e-13*want || !(want >= 0) {
+		// The kernel computes in float64 and writes float32 losses (a
+		// Backend's buffers are float32): half an ulp of float32 apart.
+		if math.Abs(losses[r]-want) > 6e-8*want || !(want >= 0) {
 			t.Errorf("row %d: loss %v, want %v", r, losses[r], want)
 		}
 		sum += want

@@ -2,12 +2,12 @@
 
 package tensor
 
-import "golang.org/x/sys/cpu"
+import syscpu "golang.org/x/sys/cpu"
 
 // haveAVX2 reports whether the AVX2/FMA kernels of vec_amd64.s may run
 // (GODEBUG=cpu.avx2=off or cpu.fma=off turns them off). It is a variable so
 // that tests can compare them with the Go loops.
-var haveAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+var haveAVX2 = syscpu.X86.HasAVX2 && syscpu.X86.HasFMA
 
 // The kernels process n elements, n a multiple of 8 (see vec.go for what
 // each computes); dst may equal a source.

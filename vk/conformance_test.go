@@ -24,3 +24,10 @@ func TestConformance(t *testing.T) {
 		}
 	})
 }
+
+// The compositions that stand in for the fused groups (tensor's
+// fallback.go) run on the device's core kernels alone and pass the same
+// suite: a backend needs only the core to run everything.
+func TestConformanceCoreOnly(t *testing.T) {
+	backendtest.Run(t, backendtest.CoreOnly(vk.NewTensorBackend(device(t))))
+}

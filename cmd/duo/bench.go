@@ -294,7 +294,7 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		where := fmt.Sprintf("%d threads", t)
-		if tensor.CurrentBackend() != nil {
+		if tensor.OnDevice() {
 			where = "device " + *device
 		}
 		fmt.Fprintf(stdout, "train step D=%d blocks=%d heads=%d L=%d B=%d K=256, %s: %.0f tokens/s\n",
@@ -302,7 +302,7 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 		if *gpuProfile {
 			printKernelTimes(stdout, dev.KernelTimes(), *steps)
 		}
-		if tensor.CurrentBackend() != nil {
+		if tensor.OnDevice() {
 			break // the thread count does not apply to the device
 		}
 	}

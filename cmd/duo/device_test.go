@@ -54,7 +54,7 @@ func TestDeviceFlag(t *testing.T) {
 		if strings.Count(line, "\n") != 1 || !strings.Contains(line, c.line) {
 			t.Errorf("--device %s printed %q, want one line with %q", c.spec, line, c.line)
 		}
-		onCPU := tensor.CurrentBackend() == nil
+		onCPU := !tensor.OnDevice()
 		if c.spec == "vulkan" && (onCPU != (vkErr != nil)) {
 			t.Errorf("--device vulkan: on the CPU %v, but Vulkan error %v", onCPU, vkErr)
 		}
@@ -62,7 +62,7 @@ func TestDeviceFlag(t *testing.T) {
 			t.Errorf("--device %s without Vulkan (%v) printed %q", c.spec, vkErr, line)
 		}
 		release()
-		if tensor.CurrentBackend() != nil {
+		if tensor.OnDevice() {
 			t.Errorf("--device %s: the backend stays set after release", c.spec)
 		}
 	}

@@ -18,7 +18,7 @@ import "math"
 // Evaluation: write log xbar_theta_v = log(1-a) + D_v with
 // D_v = log1p(R x_v), R = K a/(1-a). The log(1-a) parts cancel exactly in
 // Eq. 17, and regrouping the terms that cancel to first order leaves one
-// reduction s = sum_{v != m} D_v and the gathers x_i, x_m (see lossEq17).
+// reduction s = sum_{v != m} D_v and the gathers x_i, x_m (see RowLoss).
 // This avoids the O(R log R) cancellation of the literal form when alpha is
 // near 1, and gives exactly 0 when x_theta is one-hot on m.
 func TokenLoss(logX, px []float64, zt, m int, alpha, alphaPrime float64) float64 {
@@ -29,10 +29,10 @@ func TokenLoss(logX, px []float64, zt, m int, alpha, alphaPrime float64) float64
 			s += math.Log1p(R * p)
 		}
 	}
-	return lossEq17(len(logX), s, logX[zt], logX[m], zt == m, alpha, alphaPrime)
+	return RowLoss(len(logX), s, logX[zt], logX[m], zt == m, alpha, alphaPrime)
 }
 
-// lossEq17 is Eq. 17 rearranged (a = alpha, kappa = (1-a)/(Ka+1-a),
+// RowLoss is Eq. 17 rearranged (a = alpha, kappa = (1-a)/(Ka+1-a),
 // psi(d) = expm1(-d) + d >= 0), with s = sum_{v != m} D_v:
 //
 //	e = 1: bracket = delta - K psi(delta)/(Ka+1-a) + kappa s,
@@ -40,7 +40,7 @@ func TokenLoss(logX, px []float64, zt, m int, alpha, alphaPrime float64) float64
 //	e = 0: bracket = (1+R) log1p(R expm1(logx_m)/(1+R)) + s - K/(1-a) psi(D_i)
 //
 // and loss = (a'/(K a)) bracket, bracket = term1 - term2 of the spec.
-func lossEq17(K int, s, lxi, lxm float64, e bool, a, ap float64) float64 {
+func RowLoss(K int, s, lxi, lxm float64, e bool, a, ap float64) float64 {
 	k := float64(K)
 	R := k * a / (1 - a)
 	var br float64
@@ -77,32 +77,44 @@ func Psi(d float64) float64 {
 // G = K/xbar_theta_i - A K - B. For logX = log_softmax(logits), the logits'
 // gradient is dst - x_theta * sum(dst).
 func TokenLossGrad(dst, logX, px []float64, zt, m int, alpha, alphaPrime float64) float64 {
-	K, a := float64(len(logX)), alpha
-	R := K * a / (1 - a)
-	c := alphaPrime / (K * a)
-	A, B := 1.0, R
-	if zt == m {
-		A, B = (1-a)/(K*a+1-a), 0
-	}
+	K := len(logX)
+	R := float64(K) * alpha / (1 - alpha)
+	cA, cZ, cM := GradCoefs(K, px[zt], px[m], zt == m, alpha, alphaPrime)
 	var s float64
 	for v, p := range px {
 		r := R * p
 		if v != m {
 			s += math.Log1p(r)
 		}
-		dst[v] = c * A * r / (1 + r)
+		dst[v] = cA * r / (1 + r)
 	}
-	ri := R * px[zt]
-	G := K / ((1 - a) * (1 + ri)) // K / xbar_theta_i
-	if zt == m {
-		G -= A * K
+	dst[zt] += cZ
+	dst[m] += cM
+	return RowLoss(K, s, logX[zt], logX[m], zt == m, alpha, alphaPrime)
+}
+
+// GradCoefs returns the row constants of TokenLossGrad's gradient in logX:
+// dst_v = cA r_v/(1+r_v) for every v, plus cZ at z_t and cM at m, given
+// x_theta at z_t (pzt) and at m (pm) and e = [z_t = m].
+func GradCoefs(K int, pzt, pm float64, e bool, alpha, alphaPrime float64) (cA, cZ, cM float64) {
+	k, a := float64(K), alpha
+	R := k * a / (1 - a)
+	c := alphaPrime / (k * a)
+	A, B := 1.0, R
+	if e {
+		A, B = (1-a)/(k*a+1-a), 0
+	}
+	ri := R * pzt
+	G := k / ((1 - a) * (1 + ri)) // K / xbar_theta_i
+	if e {
+		G -= A * k
 	} else {
 		G *= -ri // G - K - R, without cancellation
 	}
-	dst[zt] += c * G * ri / (1 + ri)
+	cA, cZ = c*A, c*G*ri/(1+ri)
 	if B != 0 {
-		rm := R * px[m]
-		dst[m] += c * B * rm / (1 + rm)
+		rm := R * pm
+		cM = c * B * rm / (1 + rm)
 	}
-	return lossEq17(len(logX), s, logX[zt], logX[m], zt == m, alpha, alphaPrime)
+	return cA, cZ, cM
 }

@@ -1,8 +1,9 @@
 // Package backendtest is the conformance suite of package tensor's
 // operations: every operation that a Backend runs, forward and backward,
 // on awkward shapes, against float64 references written from the
-// operations' definitions. Run it with a backend (package vk's) or with nil
-// for the CPU kernels; the same cases, the same tolerances.
+// operations' definitions. Run it with a backend (tensor.CPU(), package
+// vk's), and with CoreOnly of it for the compositions that stand in for
+// the fused groups; the same cases, the same tolerances.
 //
 // It is a test helper package (like testing/fstest): production code never
 // imports it.
@@ -33,6 +34,15 @@ func Run(t *testing.T, b tensor.Backend) {
 		t.Run(c.Name, c.Run)
 	}
 }
+
+// CoreOnly returns be with only the core Backend methods visible: the
+// optional fused groups are hidden, so every fused operation runs its
+// composition of core operations (tensor's fallback.go). A backend that
+// passes Run(t, CoreOnly(be)) works from its core alone.
+func CoreOnly(be tensor.Backend) tensor.Backend { return coreOnly{be} }
+
+// coreOnly embeds the Backend interface, so only its methods are promoted.
+type coreOnly struct{ tensor.Backend }
 
 // Cases returns the suite.
 func Cases() []Case {

@@ -1,6 +1,15 @@
 package backendtest
 
-import "testing"
+import (
+	"testing"
 
-// The CPU kernels pass the suite (package vk runs it on the device).
-func TestCPU(t *testing.T) { Run(t, nil) }
+	"github.com/duo-go/duo/tensor"
+)
+
+func TestCPU(t *testing.T) { Run(t, tensor.CPU()) }
+
+// The compositions of every fused group, on the CPU's core: the CPU's
+// buffers are host memory, but behind the wrapper package tensor treats it
+// as a device (separate device copies, uploads, downloads, partial views
+// through temporaries), so this also checks that plumbing.
+func TestCPUCoreOnly(t *testing.T) { Run(t, CoreOnly(tensor.CPU())) }
