@@ -14,6 +14,18 @@ import "unsafe"
 // cpu is the CPU backend. It implements the core and every fused group.
 type cpu struct{}
 
+// The CPU implements every fused group.
+var (
+	_ RowKernels       = cpu{}
+	_ LinearKernels    = cpu{}
+	_ AttentionKernels = cpu{}
+	_ AdaLNKernels     = cpu{}
+	_ OptimizerKernels = cpu{}
+	_ USDMLossKernel   = cpu{}
+	_ EmbeddingMixer   = cpu{}
+	_ probsAttention   = cpu{}
+)
+
 // cpuBackend is the one CPU backend value.
 var cpuBackend Backend = cpu{}
 

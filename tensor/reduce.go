@@ -15,14 +15,8 @@ func axisDims(t *Tensor, axis int) (outer, n, inner, ax int) {
 	if axis < 0 || axis >= len(t.shape) {
 		panic(fmt.Sprintf("tensor: axis %d of shape %v", axis, t.shape))
 	}
-	outer, inner = 1, 1
-	for _, d := range t.shape[:axis] {
-		outer *= d
-	}
-	for _, d := range t.shape[axis+1:] {
-		inner *= d
-	}
-	return outer, t.shape[axis], inner, axis
+	outer, n, inner = lanes(t.shape, axis)
+	return outer, n, inner, axis
 }
 
 // reduced returns shape with the axis removed (keep=false) or set to 1.

@@ -1,5 +1,5 @@
-// Package tensor holds the engine's float32 tensors and the CPU kernels of
-// every operation the DiT and the Duo losses need, forward and backward.
+// Package tensor holds the engine's float32 tensors and every operation the
+// DiT and the Duo losses need, forward and backward, with their CPU kernels.
 //
 // A Tensor is a shape over contiguous row-major storage. Views that keep the
 // storage contiguous (Reshape, Rows) share it; everything else returns new
@@ -9,14 +9,16 @@
 //
 // # Devices
 //
-// SetBackend plugs a device (a Backend, such as package vk's Vulkan
-// backend) under the kernels: each kernel function then records its device
-// version instead of running the CPU code, tensors keep a device copy next
-// to the host copy, and the host waits only when it reads values (Data,
-// Host, Item, and the functions that return host values: CrossEntropy,
-// SumAll, Argmax). Generic Map and Map2 with Go functions, DropoutMask,
-// Sinusoidal and the RNG fills always run on the host. Without a backend
-// every function runs the CPU code, behind one nil check.
+// Every operation validates its operands, then dispatches once to the
+// current Backend: CPU() unless SetBackend plugs in a device (such as
+// package vk's Vulkan backend). On a device, tensors keep a device copy
+// next to the host copy, and the host waits only when it reads values
+// (Data, Host, Item, and the functions that return host values:
+// CrossEntropy, SumAll, Argmax, USDMLoss). Generic Map and Map2 with Go
+// functions, DropoutMask, Sinusoidal and the RNG fills always run on the
+// host. The fused kernels are optional groups of a Backend (fused.go); an
+// operation whose group the backend lacks runs as a composition of core
+// operations (fallback.go).
 package tensor
 
 import (
@@ -157,15 +159,6 @@ func hostRead(ts ...*Tensor) {
 		if t != nil {
 			t.host()
 		}
-	}
-}
-
-// hostWrite makes the host copy of t valid for a CPU kernel that updates it
-// in place, and marks the device copy stale (nil is skipped).
-func hostWrite(t *Tensor) {
-	if t != nil {
-		t.host()
-		t.st.devOK = false
 	}
 }
 

@@ -8,7 +8,8 @@ import (
 )
 
 // TensorBackend plugs a Device under package tensor: it implements
-// tensor.Backend by calling the Device's kernel methods, so that with
+// tensor.Backend and the fused groups by calling the Device's kernel
+// methods, so that with
 //
 //	tensor.SetBackend(vk.NewTensorBackend(d))
 //
@@ -20,7 +21,19 @@ type TensorBackend struct {
 	d *Device
 }
 
-var _ tensor.Backend = (*TensorBackend)(nil)
+// The core and every fused group but EmbeddingMixer (the curriculum's
+// weighted embedding runs as Embedding, Mul and Sum here): a signature
+// drift in one would leave its operations on their slower compositions of
+// core ops without this.
+var (
+	_ tensor.Backend          = (*TensorBackend)(nil)
+	_ tensor.RowKernels       = (*TensorBackend)(nil)
+	_ tensor.LinearKernels    = (*TensorBackend)(nil)
+	_ tensor.AttentionKernels = (*TensorBackend)(nil)
+	_ tensor.AdaLNKernels     = (*TensorBackend)(nil)
+	_ tensor.OptimizerKernels = (*TensorBackend)(nil)
+	_ tensor.USDMLossKernel   = (*TensorBackend)(nil)
+)
 
 // NewTensorBackend returns the tensor backend of d: always the same one
 // for a device, so that tensors recognise their device copies as theirs
