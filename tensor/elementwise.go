@@ -182,17 +182,9 @@ func (cpu) Unary(op UnaryOp, out, x Buffer, alpha float32) {
 	case UnaryAddScalar:
 		parallel.For(len(o), 1<<15, func(lo, hi int) { addScalarVec(o[lo:hi], a[lo:hi], alpha) })
 	case UnaryExp:
-		parallel.For(len(o), 1<<14, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				o[i] = float32(math.Exp(float64(a[i])))
-			}
-		})
+		map64(o, a, math.Exp)
 	case UnaryLog:
-		parallel.For(len(o), 1<<14, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				o[i] = float32(math.Log(float64(a[i])))
-			}
-		})
+		map64(o, a, math.Log)
 	case UnarySigmoid:
 		expChunks(o, nil, a, func(_, x, e, y []float32) {
 			for i, v := range x {
@@ -218,6 +210,15 @@ func (cpu) Unary(op UnaryOp, out, x Buffer, alpha float32) {
 	default:
 		panic(fmt.Sprintf("tensor: unary op %d", op))
 	}
+}
+
+// map64 sets o[i] = f(a[i]) with f in float64 (exp, log), in parallel.
+func map64(o, a []float32, f func(float64) float64) {
+	parallel.For(len(o), 1<<14, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			o[i] = float32(f(float64(a[i])))
+		}
+	})
 }
 
 // Add returns a + b with broadcasting.
