@@ -74,7 +74,7 @@ func (cpu) MatMul(out, a, b Buffer, aShape, bShape []int, transA, transB bool, b
 	o, x, y := f32(out), f32(a), f32(b)
 	ar, ac := aShape[len(aShape)-2], aShape[len(aShape)-1]
 	br, bc := bShape[len(bShape)-2], bShape[len(bShape)-1]
-	ba, bb := prod(aShape[:len(aShape)-2]), prod(bShape[:len(bShape)-2])
+	ba, bb := checkShape(aShape[:len(aShape)-2]), checkShape(bShape[:len(bShape)-2])
 	m, k := ar, ac
 	if transA {
 		m, k = ac, ar
@@ -145,15 +145,6 @@ func linearEmpty(y, bias []float32) {
 	for r := 0; r < len(y); r += len(bias) {
 		copy(y[r:], bias)
 	}
-}
-
-// prod returns the product of dims (1 for none).
-func prod(dims []int) int {
-	p := 1
-	for _, d := range dims {
-		p *= d
-	}
-	return p
 }
 
 // LinearBackward returns dx = g @ w and accumulates dw += g^T @ x and
