@@ -27,12 +27,15 @@ type EvalOptions struct {
 	Batches   int       // batches to score (0: all whole batches of the stream)
 	MC        int       // Monte Carlo samples of each batch's bound (0: 1; 1 for an exact objective)
 	Seed      uint64    // times and noise
+	Group     Group     // ranks that share the batches (nil: this process alone)
 }
 
 // Evaluate measures a model on consecutive blocks of stream, opt.Batch
 // sequences per batch: each batch is scored opt.MC times with fresh
 // antithetic times and noise (a bound), or once (an exact objective).
-// Dropout is off.
+// Dropout is off. Each (batch, sample) pair draws from its own stream, so
+// with a Group the ranks score every Size-th pair and every rank gets the
+// result of one process.
 func Evaluate(m *nn.DiT, stream []int32, opt EvalOptions) (EvalResult, error) {
 	return EvaluateContext(context.Background(), m, stream, opt)
 }
@@ -74,23 +77,27 @@ func EvaluateContext(ctx context.Context, m *nn.DiT, stream []int32, opt EvalOpt
 	if obj.Exact() {
 		mc = 1
 	}
-	rng := tensor.NewRNG(opt.Seed)
-	var samples []float64
-	tokens := 0
-	for i := 0; i < batches; i++ {
+	rank, ranks := rankOf(opt.Group)
+	samples := make([]float64, batches*mc)
+	for k := rank; k < len(samples); k += ranks {
 		if err := ctx.Err(); err != nil {
 			return EvalResult{}, err
 		}
-		b := Batch{Tokens: stream[i*B*span : (i+1)*B*span], B: B, RNG: rng}
-		for r := 0; r < mc; r++ {
-			nll, err := obj.NLL(m, b)
-			if err != nil {
-				return EvalResult{}, err
-			}
-			samples = append(samples, nll)
+		i := k / mc
+		b := Batch{Tokens: stream[i*B*span : (i+1)*B*span], B: B, RNG: tensor.NewRNG(microSeed(opt.Seed, i, k%mc))}
+		nll, err := obj.NLL(m, b)
+		if err != nil {
+			return EvalResult{}, err
 		}
-		tokens += B * m.Length
+		samples[k] = nll
 	}
+	if ranks > 1 {
+		// The other ranks' entries are zeros here: the sum gathers them.
+		if err := opt.Group.AllreduceSum64(samples); err != nil {
+			return EvalResult{}, err
+		}
+	}
+	tokens := batches * B * m.Length
 	mean, se := meanStdErr(samples)
 	return EvalResult{NLL: mean, StdErr: se, PPL: math.Exp(mean), BPD: mean / math.Ln2, Tokens: tokens, Batches: len(samples)}, nil
 }

@@ -27,11 +27,19 @@ type Progress struct {
 // ErrStop is returned by a Run callback to end training early.
 var ErrStop = errors.New("stop")
 
+// errStoppedByPeer is why a rank stops when another rank's context was
+// cancelled.
+var errStoppedByPeer = fmt.Errorf("%w on another rank", context.Canceled)
+
 // Run trains until Cfg.Steps, evaluating the EMA weights every EvalEvery
 // steps and checkpointing as asked; it always checkpoints at the end. When
 // ctx is cancelled it finishes the step under way, checkpoints and returns
 // an error wrapping ctx's cause (context.Canceled); a callback returning
 // ErrStop ends training the same way but returns nil.
+//
+// With a Group, every rank calls Run: they validate together, rank 0 alone
+// writes checkpoints (the other ranks should pass no CheckpointDir), and a
+// cancellation on any rank stops all of them after the same step.
 func (t *Trainer) Run(ctx context.Context, opt RunOptions) error {
 	start, first := time.Now(), t.Step
 	saved := -1 // the step of the checkpoint on disk
@@ -49,11 +57,19 @@ func (t *Trainer) Run(ctx context.Context, opt RunOptions) error {
 		return nil
 	}
 	for t.Step < t.Cfg.Steps {
-		if ctx.Err() != nil {
+		stop, err := agreeStop(t.Group, ctx.Err() != nil)
+		if err != nil {
+			return err
+		}
+		if stop {
 			if err := save(); err != nil {
 				return err
 			}
-			return fmt.Errorf("training stopped at step %d of %d: %w", t.Step, t.Cfg.Steps, context.Cause(ctx))
+			cause := context.Cause(ctx)
+			if cause == nil {
+				cause = errStoppedByPeer
+			}
+			return fmt.Errorf("training stopped at step %d of %d: %w", t.Step, t.Cfg.Steps, cause)
 		}
 		rec, err := t.TrainStep()
 		if err != nil {
@@ -92,7 +108,7 @@ func (t *Trainer) Run(ctx context.Context, opt RunOptions) error {
 func (t *Trainer) validate(rec *Record) error {
 	return t.WithEMA(func() error {
 		B := t.Cfg.Batch / t.Cfg.GradAccum
-		res, err := Evaluate(t.Model, t.Val, EvalOptions{Objective: t.Obj, Batch: B, Batches: t.Cfg.EvalBatches, Seed: t.Cfg.Seed + uint64(t.Step)})
+		res, err := Evaluate(t.Model, t.Val, EvalOptions{Objective: t.Obj, Batch: B, Batches: t.Cfg.EvalBatches, Seed: t.Cfg.Seed + uint64(t.Step), Group: t.Group})
 		if err != nil {
 			return err
 		}

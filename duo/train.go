@@ -156,6 +156,8 @@ type Record struct {
 	TokensPerS float64 `json:"tokens_per_s"`
 	ValNLL     float64 `json:"val_nll,omitempty"` // validation NLL bound (EMA weights), when evaluated
 	ValStdErr  float64 `json:"val_stderr,omitempty"`
+	Ranks      int     `json:"ranks,omitempty"`      // processes that shared the step (absent: one)
+	CommShare  float64 `json:"comm_share,omitempty"` // the step's share of time spent summing over the ranks
 }
 
 // Trainer runs the training loop of one model on a token stream.
@@ -176,6 +178,12 @@ type Trainer struct {
 	// Checkpoint is the directory of the last checkpoint Save wrote or
 	// Resume read ("" before either).
 	Checkpoint string
+
+	// Group is the set of processes training this model together (nil:
+	// this one alone); set it with SetGroup. BucketBytes is the size of
+	// the buffers its gradients are summed in (0: DefaultBucketBytes).
+	Group       Group
+	BucketBytes int
 }
 
 // NewTrainer initialises a model and optimiser for cfg.
@@ -239,24 +247,28 @@ func (t *Trainer) InCurriculum() bool {
 	return ok && d.InCurriculum(t.Step)
 }
 
-// TrainStep runs one optimiser step (GradAccum forward/backward passes) and
-// returns its log record.
+// TrainStep runs one optimiser step and returns its log record. The step
+// is GradAccum global micro-batches of Batch/GradAccum sequences, each drawn
+// from its own random stream (microSeed); with a Group, this rank runs its
+// contiguous share of them and the gradients, then the losses, are summed
+// over the ranks before clipping, so every rank takes the same step.
 func (t *Trainer) TrainStep() (Record, error) {
 	start := time.Now()
 	cfg := t.Cfg
-	micro := cfg.Batch / cfg.GradAccum
+	rank, ranks := rankOf(t.Group)
+	micro, local := cfg.Batch/cfg.GradAccum, cfg.GradAccum/ranks
 	rec := Record{Step: t.Step + 1, Curriculum: t.InCurriculum(), LR: cfg.LRSchedule().At(t.Step)}
-	tokens := 0
-	losses := make([]*tensor.Tensor, 0, cfg.GradAccum)
+	losses := make([]*tensor.Tensor, 0, local)
 	if s, ok := t.Obj.(Stateful); ok {
 		if err := s.Prepare(t.Step, t.Model); err != nil {
 			return rec, err
 		}
 	}
-	for a := 0; a < cfg.GradAccum; a++ {
+	for j := 0; j < local; j++ {
 		tp := autograd.NewTape()
 		tp.SetReleaseValues(true) // only the (scalar) loss is read after Backward
-		loss, n, err := t.loss(tp, micro, t.Train, t.RNG, true)
+		rng := tensor.NewRNG(microSeed(cfg.Seed, t.Step, rank*local+j))
+		loss, err := t.loss(tp, micro, t.Train, rng, true)
 		if err != nil {
 			return rec, err
 		}
@@ -264,7 +276,16 @@ func (t *Trainer) TrainStep() (Record, error) {
 		if err := tp.Backward(tp.Scale(loss, 1/float32(cfg.GradAccum))); err != nil {
 			return rec, err
 		}
-		tokens += n
+	}
+	var comm stopwatch
+	if ranks > 1 {
+		bucket := t.BucketBytes
+		if bucket <= 0 {
+			bucket = DefaultBucketBytes
+		}
+		if err := comm.time(func() error { return allreduceGrads(t.Group, t.Params, bucket) }); err != nil {
+			return rec, err
+		}
 	}
 	gradNorm := nn.ClipGradNormDeferred(t.Params, cfg.ClipNorm)
 	t.Opt.Step(rec.LR)
@@ -274,29 +295,40 @@ func (t *Trainer) TrainStep() (Record, error) {
 	// that a device runs it without a host wait in between. A non-finite
 	// loss has then already reached the weights: the step fails and the run
 	// stops, and its checkpoints on disk predate it.
+	sum := []float64{0}
 	for _, l := range losses {
-		rec.Loss += float64(l.Item()) / float64(cfg.GradAccum)
+		sum[0] += float64(l.Item())
 	}
+	if ranks > 1 {
+		if err := comm.time(func() error { return t.Group.AllreduceSum64(sum) }); err != nil {
+			return rec, err
+		}
+		rec.Ranks = ranks
+	}
+	rec.Loss = sum[0] / float64(cfg.GradAccum)
 	if math.IsNaN(rec.Loss) || math.IsInf(rec.Loss, 0) {
 		return rec, fmt.Errorf("step %d: loss is %v", rec.Step, rec.Loss)
 	}
 	rec.GradNorm = gradNorm()
 	t.Step++
-	rec.TokensPerS = float64(tokens) / time.Since(start).Seconds()
+	elapsed := time.Since(start)
+	rec.TokensPerS = float64(cfg.Batch*cfg.Model.Length) / elapsed.Seconds()
+	if ranks > 1 {
+		rec.CommShare = comm.total.Seconds() / elapsed.Seconds()
+	}
 	t.Log = append(t.Log, rec)
 	return rec, nil
 }
 
 // loss draws a batch of B sequences from stream and returns the objective
-// on it and the number of tokens. train selects dropout.
-func (t *Trainer) loss(tp *autograd.Tape, B int, stream []int32, rng *tensor.RNG, train bool) (*autograd.Var, int, error) {
+// on it. train selects dropout.
+func (t *Trainer) loss(tp *autograd.Tape, B int, stream []int32, rng *tensor.RNG, train bool) (*autograd.Var, error) {
 	L := t.Cfg.Model.Length
 	b := Batch{Tokens: data.RandomBlocks(stream, t.Obj.Span(L), B, rng), B: B, Step: t.Step, RNG: rng}
 	if train {
 		b.Dropout = rng
 	}
-	loss, err := t.Obj.Loss(tp, t.Model, b)
-	return loss, B * L, err
+	return t.Obj.Loss(tp, t.Model, b)
 }
 
 // WithEMA runs fn with the EMA weights swapped into the model, then

@@ -1,0 +1,189 @@
+package duo
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"time"
+
+	"github.com/duo-go/duo/nn"
+	"github.com/duo-go/duo/tensor"
+)
+
+// Group is the set of processes that train, evaluate or sample one model
+// together, each on its share of the work (data parallelism). Package
+// internal/mpi's World implements it; nil means one process.
+//
+// The sums must give every rank the same bits, so that replicas that start
+// equal stay equal.
+type Group interface {
+	Rank() int
+	Size() int
+	AllreduceSum(x []float32) error   // in place, over the ranks
+	AllreduceSum64(x []float64) error // in place, over the ranks
+	Broadcast(b []byte) error         // rank 0's bytes to every rank
+}
+
+// DefaultBucketBytes is the size of the buffers gradients are summed in
+// (Trainer.BucketBytes): small gradients are packed into one, so that a
+// step makes a few large calls instead of one per parameter.
+const DefaultBucketBytes = 25 << 20
+
+// rankOf returns g's rank and size (0 and 1 for nil).
+func rankOf(g Group) (rank, size int) {
+	if g == nil {
+		return 0, 1
+	}
+	return g.Rank(), g.Size()
+}
+
+// microSeed is the seed of global micro-batch m of the step that follows
+// `step` completed ones: every draw of a micro-batch (data offsets, times,
+// noise, dropout) comes from its own stream, so a run does not depend on
+// how many ranks share the micro-batches. (SplitMix64's finaliser over the
+// three values.)
+func microSeed(seed uint64, step, m int) uint64 {
+	z := seed
+	for _, v := range []uint64{uint64(step), uint64(m)} {
+		z += 0x9e3779b97f4a7c15 + v
+		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+		z = (z ^ z>>27) * 0x94d049bb133111eb
+		z ^= z >> 31
+	}
+	return z
+}
+
+// SetGroup makes the trainer one of g's ranks: each step runs
+// GradAccum/Size of the global micro-batches here and sums the gradients
+// over the group before clipping. Every rank must have the same
+// configuration, step and weights; SetGroup checks that against rank 0.
+func (t *Trainer) SetGroup(g Group) error {
+	_, n := rankOf(g)
+	if t.Cfg.GradAccum%n != 0 {
+		return fmt.Errorf("grad_accum %d is not a multiple of the %d ranks: each rank runs grad_accum/ranks micro-batches of batch/grad_accum = %d sequences (give --grad-accum %d, or a multiple)",
+			t.Cfg.GradAccum, n, t.Cfg.Batch/t.Cfg.GradAccum, n*((t.Cfg.GradAccum+n-1)/n))
+	}
+	t.Group = g
+	if n == 1 {
+		return nil
+	}
+	mine := t.fingerprint()
+	b := make([]byte, len(mine))
+	copy(b, mine)
+	// Every rank's fingerprint has the same length: a fixed-size digest.
+	if err := g.Broadcast(b); err != nil {
+		return err
+	}
+	if string(b) != string(mine) {
+		return fmt.Errorf("rank %d of %d does not start where rank 0 does (configuration, step, corpus or weights differ: every rank must read the same --data and --out)", g.Rank(), n)
+	}
+	return nil
+}
+
+// fingerprint digests what every rank must agree on before a step.
+func (t *Trainer) fingerprint() []byte {
+	cfg, _ := json.Marshal(struct {
+		Cfg  TrainConfig
+		Step int
+		Data Corpus
+	}{t.Cfg, t.Step, Corpus{TrainTokens: t.Data.TrainTokens, ValTokens: t.Data.ValTokens, CRC32C: t.Data.CRC32C}})
+	h := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	h.Write(cfg)
+	var buf []byte
+	for i, p := range t.Params {
+		for _, ts := range []*tensor.Tensor{p.Value, t.EMA.Shadow[i], t.Opt.M[i], t.Opt.V[i]} {
+			buf = buf[:0]
+			for _, v := range ts.Host() {
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			}
+			h.Write(buf)
+		}
+	}
+	return binary.LittleEndian.AppendUint32(nil, h.Sum32())
+}
+
+// allreduceGrads sums the parameters' gradients over g. Gradients of at
+// least half a bucket are summed in place (in bucket-sized pieces); smaller
+// ones are packed into one bucket per call. A parameter without a gradient
+// on every rank keeps none; one without a gradient on some ranks only gets
+// zeros there. Device tensors are staged through their host copies.
+func allreduceGrads(g Group, params []nn.Param, bucketBytes int) error {
+	has := make([]float64, len(params))
+	for i, p := range params {
+		if p.Grad != nil {
+			has[i] = 1
+		}
+	}
+	if err := g.AllreduceSum64(has); err != nil {
+		return err
+	}
+	bucket := max(1, bucketBytes/4)
+	packed := make([]float32, 0, bucket)
+	var pending []*tensor.Tensor // the gradients packed into the bucket
+	flush := func() error {
+		if len(packed) == 0 {
+			return nil
+		}
+		if err := g.AllreduceSum(packed); err != nil {
+			return err
+		}
+		off := 0
+		for _, gr := range pending {
+			off += copy(gr.Data(), packed[off:])
+		}
+		packed, pending = packed[:0], pending[:0]
+		return nil
+	}
+	for i := range params {
+		if has[i] == 0 {
+			continue
+		}
+		p := &params[i]
+		if p.Grad == nil {
+			p.Grad = tensor.New(p.Value.Shape()...)
+		}
+		if 2*p.Grad.Len() >= bucket {
+			d := p.Grad.Data()
+			for lo := 0; lo < len(d); lo += bucket {
+				if err := g.AllreduceSum(d[lo:min(len(d), lo+bucket)]); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if len(packed)+p.Grad.Len() > bucket {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		packed = append(packed, p.Grad.Host()...)
+		pending = append(pending, p.Grad)
+	}
+	return flush()
+}
+
+// agreeStop reports whether any rank of g asks to stop (so that all stop
+// after the same step).
+func agreeStop(g Group, stop bool) (bool, error) {
+	if _, n := rankOf(g); n == 1 {
+		return stop, nil
+	}
+	x := []float64{0}
+	if stop {
+		x[0] = 1
+	}
+	err := g.AllreduceSum64(x)
+	return x[0] > 0, err
+}
+
+// stopwatch adds up the time spent communicating.
+type stopwatch struct{ total time.Duration }
+
+func (s *stopwatch) time(fn func() error) error {
+	start := time.Now()
+	err := fn()
+	s.total += time.Since(start)
+	return err
+}
