@@ -27,6 +27,12 @@ type GenPPLResult struct {
 // chunk but its first is scored given the ones before it, with the judge's
 // log-probabilities in float64.
 func GenPPL(judge *nn.DiT, samples [][]int32) (GenPPLResult, error) {
+	return GenPPLShared(judge, samples, nil)
+}
+
+// GenPPLShared is GenPPL with the judge's batches shared among g's ranks
+// (nil: this process alone); every rank returns the one-process result.
+func GenPPLShared(judge *nn.DiT, samples [][]int32, g Group) (GenPPLResult, error) {
 	var res GenPPLResult
 	if !judge.Causal {
 		return res, fmt.Errorf("genppl: the judge must be an AR (causal) model")
@@ -40,10 +46,6 @@ func GenPPL(judge *nn.DiT, samples [][]int32) (GenPPLResult, error) {
 		sample int
 	}
 	byLen := map[int][]chunk{} // chunks of each length, batched together
-	perSample := make([]struct {
-		sum float64
-		n   int
-	}, len(samples))
 	for i, s := range samples {
 		for _, id := range s {
 			if id < 0 || int(id) >= judge.Vocab {
@@ -61,32 +63,54 @@ func GenPPL(judge *nn.DiT, samples [][]int32) (GenPPLResult, error) {
 		lens = append(lens, n)
 	}
 	sort.Ints(lens)
+	// The chunks in scoring order, each chunk's NLL sum, and the batches.
+	var chunks []chunk
+	var batches [][2]int // [lo, hi) of chunks, one length each
 	const batch = 16
 	for _, n := range lens {
-		chunks := byLen[n]
-		for lo := 0; lo < len(chunks); lo += batch {
-			part := chunks[lo:min(lo+batch, len(chunks))]
-			ids := make([]int32, 0, len(part)*(n-1))
-			for _, c := range part {
-				ids = append(ids, c.ids[:n-1]...)
-			}
-			logits, err := judge.Forward(nil, nn.Input{Batch: len(part), IDs: ids})
-			if err != nil {
-				return res, err
-			}
-			x, K := logits.Value.Host(), judge.Vocab
-			lp := make([]float64, K)
-			for b, c := range part {
-				for p := 0; p < n-1; p++ {
-					r := b*(n-1) + p
-					tensor.LogSoftmax64(lp, x[r*K:(r+1)*K])
-					nll := -lp[c.ids[p+1]]
-					perSample[c.sample].sum += nll
-					perSample[c.sample].n++
-					res.Tokens++
-				}
+		for lo := 0; lo < len(byLen[n]); lo += batch {
+			part := byLen[n][lo:min(lo+batch, len(byLen[n]))]
+			batches = append(batches, [2]int{len(chunks), len(chunks) + len(part)})
+			chunks = append(chunks, part...)
+		}
+	}
+	nll := make([]float64, len(chunks))
+	rank, ranks := rankOf(g)
+	for k := rank; k < len(batches); k += ranks {
+		part := chunks[batches[k][0]:batches[k][1]]
+		n := len(part[0].ids)
+		ids := make([]int32, 0, len(part)*(n-1))
+		for _, c := range part {
+			ids = append(ids, c.ids[:n-1]...)
+		}
+		logits, err := judge.Forward(nil, nn.Input{Batch: len(part), IDs: ids})
+		if err != nil {
+			return res, err
+		}
+		x, K := logits.Value.Host(), judge.Vocab
+		lp := make([]float64, K)
+		for b, c := range part {
+			for p := 0; p < n-1; p++ {
+				r := b*(n-1) + p
+				tensor.LogSoftmax64(lp, x[r*K:(r+1)*K])
+				nll[batches[k][0]+b] -= lp[c.ids[p+1]]
 			}
 		}
+	}
+	if ranks > 1 {
+		// The other ranks' chunks are zeros here: the sum gathers them.
+		if err := g.AllreduceSum64(nll); err != nil {
+			return res, err
+		}
+	}
+	perSample := make([]struct {
+		sum float64
+		n   int
+	}, len(samples))
+	for i, c := range chunks {
+		perSample[c.sample].sum += nll[i]
+		perSample[c.sample].n += len(c.ids) - 1
+		res.Tokens += len(c.ids) - 1
 	}
 	if res.Tokens == 0 {
 		return res, fmt.Errorf("genppl: no token to score (samples of one token)")

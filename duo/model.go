@@ -92,8 +92,13 @@ type GenerateOptions struct {
 	Psi       *Psi // a Psi-sampler instead of ancestral steps (diffusion models)
 	// OnStep, when set, is called after every denoising step with the
 	// current text of each sample (it changes everywhere at once), and
-	// once at the start with the pure noise. Diffusion models only.
+	// once at the start with the pure noise. Diffusion models only; not
+	// called when the samples are shared by a Group.
 	OnStep func(Step)
+	// Group, when it has several ranks, shares the samples among them:
+	// each draws a contiguous share of the rows (with the rows' own seeds)
+	// and every rank returns all of them, as one process would.
+	Group Group
 }
 
 // Step is the state of a generation after one denoising step.
@@ -113,6 +118,9 @@ type Generation struct {
 // objective, or left to right for an AR model, with the prompt or infill of
 // o. It stops between steps, returning ctx's error, once ctx is done.
 func (m *Model) Generate(ctx context.Context, o GenerateOptions) ([]Generation, error) {
+	if _, n := rankOf(o.Group); n > 1 {
+		return m.generateShared(ctx, o)
+	}
 	cfg, err := m.SampleConfig(o)
 	if err != nil {
 		return nil, err
@@ -202,8 +210,6 @@ func (m *Model) generateAR(ctx context.Context, cfg SampleConfig, o GenerateOpti
 		return nil, errors.New("infill needs a diffusion model; an AR model continues a prompt")
 	case o.Psi != nil:
 		return nil, errors.New("a Psi-sampler needs a diffusion model")
-	case o.Seeds != nil:
-		return nil, errors.New("per-sample seeds are for diffusion models; an AR model takes one seed")
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -230,7 +236,7 @@ func (m *Model) generateAR(ctx context.Context, cfg SampleConfig, o GenerateOpti
 	case temp == 0:
 		temp = 1
 	}
-	out, err := SampleAR(m.Net, ARConfig{Temperature: temp, TopP: cfg.TopP, Batch: cfg.Batch, Length: length, Prompt: prompt, Seed: cfg.Seed})
+	out, err := SampleAR(m.Net, ARConfig{Temperature: temp, TopP: cfg.TopP, Batch: cfg.Batch, Length: length, Prompt: prompt, Seed: cfg.Seed, Seeds: cfg.Seeds})
 	if err != nil {
 		return nil, err
 	}

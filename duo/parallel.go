@@ -1,6 +1,7 @@
 package duo
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -186,4 +187,75 @@ func (s *stopwatch) time(fn func() error) error {
 	err := fn()
 	s.total += time.Since(start)
 	return err
+}
+
+// generateShared is Generate with o's samples shared among o.Group's ranks
+// (see GenerateOptions.Group).
+func (m *Model) generateShared(ctx context.Context, o GenerateOptions) ([]Generation, error) {
+	g := o.Group
+	rank, n := rankOf(g)
+	N := max(o.N, 1)
+	seeds := o.Seeds
+	if seeds == nil {
+		seeds = RowSeeds(o.Seed, N)
+	}
+	if len(seeds) != N {
+		return nil, fmt.Errorf("seeds: %d, want one per sample (%d)", len(seeds), N)
+	}
+	lo, hi := rank*N/n, (rank+1)*N/n
+	var mine []Generation
+	if hi > lo {
+		sub := o
+		sub.Group, sub.OnStep, sub.N, sub.Seeds = nil, nil, hi-lo, seeds[lo:hi]
+		var err error
+		if mine, err = m.Generate(ctx, sub); err != nil {
+			return nil, err
+		}
+	}
+	rows := make([][]int32, len(mine))
+	for i, gen := range mine {
+		rows[i] = gen.Tokens
+	}
+	all, err := gatherRows(g, rows, lo, N)
+	if err != nil {
+		return nil, err
+	}
+	gens := make([]Generation, N)
+	for i, ids := range all {
+		gens[i] = Generation{Text: m.Tokenizer.Decode(ids), Tokens: ids}
+	}
+	return gens, nil
+}
+
+// gatherRows returns, on every rank, the N rows of which this rank holds
+// rows[i] = row lo+i (rows of any lengths; ids are exact in float64).
+func gatherRows(g Group, rows [][]int32, lo, N int) ([][]int32, error) {
+	lens := make([]float64, N)
+	for i, r := range rows {
+		lens[lo+i] = float64(len(r))
+	}
+	if err := g.AllreduceSum64(lens); err != nil {
+		return nil, err
+	}
+	off := make([]int, N+1)
+	for i, l := range lens {
+		off[i+1] = off[i] + int(l)
+	}
+	flat := make([]float64, off[N])
+	for i, r := range rows {
+		for j, id := range r {
+			flat[off[lo+i]+j] = float64(id)
+		}
+	}
+	if err := g.AllreduceSum64(flat); err != nil {
+		return nil, err
+	}
+	out := make([][]int32, N)
+	for i := range out {
+		out[i] = make([]int32, off[i+1]-off[i])
+		for j := range out[i] {
+			out[i][j] = int32(flat[off[i]+j])
+		}
+	}
+	return out, nil
 }

@@ -1,8 +1,10 @@
 package duo
 
 import (
+	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -259,5 +261,52 @@ func TestSetGroupRefuses(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "rank 1 of 2 does not start where rank 0 does") {
 		t.Errorf("different weights: %v", err)
+	}
+}
+
+// Sampling and Gen PPL shared among ranks give every rank the samples and
+// the score of one process with the same seed.
+func TestDataParallelGenerate(t *testing.T) {
+	for _, causal := range []bool{false, true} {
+		m := byteModel(t, causal)
+		opt := GenerateOptions{N: 5, Length: 12, Steps: 4, Seed: 3, Prompt: "ab"}
+		want, err := m.Generate(context.Background(), opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		judge := byteModel(t, true).Net
+		seqs := make([][]int32, len(want))
+		for i, g := range want {
+			seqs[i] = g.Tokens
+		}
+		seqs[1] = seqs[1][:5] // another length: another batch
+		wantPPL, err := GenPPL(judge, seqs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{2, 3, 7} { // 7 ranks: two without a sample
+			err := onRanks(n, func(g Group) error {
+				o := opt
+				o.Group = g
+				got, err := m.Generate(context.Background(), o)
+				if err != nil {
+					return err
+				}
+				if !reflect.DeepEqual(got, want) {
+					return fmt.Errorf("causal %v, rank %d of %d: %v, one process %v", causal, g.Rank(), n, got, want)
+				}
+				ppl, err := GenPPLShared(judge, seqs, g)
+				if err != nil {
+					return err
+				}
+				if ppl != wantPPL {
+					return fmt.Errorf("rank %d of %d: Gen PPL %+v, one process %+v", g.Rank(), n, ppl, wantPPL)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}
 	}
 }

@@ -17,6 +17,9 @@ type ARConfig struct {
 	Length      int     // tokens per sequence, prompt included (at most the model's length + 1)
 	Prompt      []int32 // the first tokens of every sequence: at least one (an AR model has no start token of its own)
 	Seed        uint64
+	// Seeds, when set, holds one seed per sequence (default RowSeeds(Seed,
+	// Batch)), so that a share of a batch draws what it would in the batch.
+	Seeds []uint64
 }
 
 // SampleAR draws sequences from a causal model left to right: the prompt is
@@ -48,12 +51,18 @@ func SampleAR(m *nn.DiT, cfg ARConfig) ([][]int32, error) {
 	if err != nil {
 		return nil, err
 	}
+	seeds := cfg.Seeds
+	if seeds == nil {
+		seeds = RowSeeds(cfg.Seed, B)
+	}
+	if len(seeds) != B {
+		return nil, fmt.Errorf("%d seeds for a batch of %d", len(seeds), B)
+	}
 	out := make([][]int32, B)
 	rngs := make([]*tensor.RNG, B)
-	seed := tensor.NewRNG(cfg.Seed)
 	for b := range out {
 		out[b] = append(make([]int32, 0, cfg.Length), cfg.Prompt...)
-		rngs[b] = tensor.NewRNG(seed.Uint64())
+		rngs[b] = tensor.NewRNG(seeds[b])
 	}
 	next := make([]int32, B)
 	feed := func(n int) (*tensor.Tensor, error) { // the tokens at position n
