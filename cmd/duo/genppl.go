@@ -79,7 +79,7 @@ func runGenPPL(args []string, stdout, stderr io.Writer) error {
 	for i, s := range f.Samples {
 		ids[i] = s.IDs
 	}
-	res, err := duo.GenPPL(judge, ids)
+	res, err := duo.GenPPLShared(judge, ids, group())
 	if err != nil {
 		return fmt.Errorf("%s: %w", *path, err)
 	}

@@ -101,7 +101,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 		model.Info.Schedule = *schedule
 	}
 	opt := duo.GenerateOptions{Prompt: *prompt, Infill: *infill, N: cfg.Batch, Length: cfg.Length, Steps: cfg.Steps, Sampler: cfg.Sampler,
-		TopP: cfg.TopP, Temperature: *temperature, Seed: cfg.Seed, StopAtEOT: *stopEOT, Psi: cfg.Psi}
+		TopP: cfg.TopP, Temperature: *temperature, Seed: cfg.Seed, StopAtEOT: *stopEOT, Psi: cfg.Psi, Group: group()}
 	m := model.Net
 	if m.Causal && *temperature == 0 {
 		opt.Sampler = duo.SamplerGreedy
@@ -134,13 +134,13 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 		res.Samples = append(res.Samples, sampleRecord{model.Tokenizer.Decode(ids), ids, len(ids), duo.Entropy(ids)})
 	}
 	if judge != nil {
-		g, err := duo.GenPPL(judge, out)
+		g, err := duo.GenPPLShared(judge, out, group())
 		if err != nil {
 			return err
 		}
 		res.GenPPL = &g
 	}
-	if *record {
+	if *record && rank0() {
 		sm := sampleMetrics{Steps: cfg.Steps, Sampler: cfg.Sampler, TopP: cfg.TopP, N: cfg.Batch, Length: cfg.Length, Seed: cfg.Seed,
 			WallSeconds: wall.Seconds(), TokensPerS: float64(cfg.Batch*cfg.Length) / wall.Seconds()}
 		if cfg.Psi != nil {
@@ -236,11 +236,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := duo.Evaluate(m, stream, duo.EvalOptions{Objective: obj, Batch: *batch, Batches: *batches, MC: *mc, Seed: *seed})
+	res, err := duo.Evaluate(m, stream, duo.EvalOptions{Objective: obj, Batch: *batch, Batches: *batches, MC: *mc, Seed: *seed, Group: group()})
 	if err != nil {
 		return err
 	}
-	if *record {
+	if *record && rank0() {
 		if err := appendRecord(*dir, func(r *runRecord) { r.Validation = &res }); err != nil {
 			return err
 		}

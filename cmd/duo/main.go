@@ -10,6 +10,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,8 +35,17 @@ var commands = map[string]command{
 	"demo":    {"train a small Duo on the Go source tree for a few minutes, then sample", runDemo},
 }
 
-func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+func main() { os.Exit(runMain(os.Args[1:])) }
+
+// runMain runs the command line args as the program's main and returns its
+// exit status, having left the MPI job (MPI_Finalize: a rank that skips it
+// fails the job).
+func runMain(args []string) int {
+	code := run(args, os.Stdout, os.Stderr)
+	if world != nil {
+		world.Close()
+	}
+	return code
 }
 
 // run dispatches to a subcommand and returns the exit status.
@@ -55,20 +65,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	err := checkThreadsEnv()
 	if err == nil {
-		err = cmd.run(args[1:], stdout, stderr)
+		err = joinWorld(args[0])
 	}
+	if err == nil {
+		out, errOut := rankOutput(stdout, stderr)
+		err = cmd.run(args[1:], out, errOut)
+	}
+	code := 0
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
 		return 0
-	case errors.Is(err, errInterrupted):
-		fmt.Fprintf(stderr, "duo %s: %v\n", args[0], err)
-		return 130
+	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled): // a signal here, or on another rank
+		code = 130
 	default:
-		fmt.Fprintf(stderr, "duo %s: %v\n", args[0], err)
-		return 1
+		code = 1
 	}
-	return 0
+	if err != nil {
+		fmt.Fprintf(stderr, "duo %s: %s%v\n", args[0], rankPrefix(), err)
+	}
+	if code == 1 && group() != nil {
+		world.Abort(code) // the other ranks would wait for this one forever
+	}
+	return code
 }
 
 func usage(w io.Writer) {

@@ -32,7 +32,7 @@ import (
 
 func TestMain(m *testing.M) {
 	if os.Getenv("DUO_TEST_AS_MAIN") == "1" {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(runMain(os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }

@@ -426,14 +426,19 @@ func train(ctx context.Context, f *trainFlags, stdout, stderr io.Writer) (*duo.T
 		parallel.SetThreads(f.threads)
 	}
 	existed := dirExists(f.out)
-	lock, err := duo.LockRun(f.out)
-	if err != nil {
-		return nil, err
+	if rank0() { // with several ranks, rank 0 alone writes the run
+		lock, err := duo.LockRun(f.out)
+		if err != nil {
+			return nil, err
+		}
+		defer lock.Release()
 	}
-	defer lock.Release()
 	t, err := start(f, stderr)
+	if err == nil {
+		err = t.SetGroup(group())
+	}
 	if err != nil {
-		if !existed {
+		if !existed && rank0() {
 			os.RemoveAll(f.out) // nothing but the lock file was written
 		}
 		return nil, err
@@ -459,13 +464,24 @@ func train(ctx context.Context, f *trainFlags, stdout, stderr io.Writer) (*duo.T
 	fmt.Fprintf(stderr, "run: steps %d (curriculum %s), batch %d (grad-accum %d), lr %g (%s), weight decay %g, clip %g, ema %g, seed %d, %d threads\n",
 		c.Steps, curr, c.Batch, c.GradAccum, c.LR, warm, c.WeightDecay, c.ClipNorm, c.EMADecay, c.Seed, parallel.Threads())
 	fmt.Fprintf(stderr, "checkpoints: every %d steps into %s, the newest %d kept\n", every, filepath.Join(f.out, "train"), f.keep)
+	if g := group(); g != nil {
+		fmt.Fprintf(stderr, "ranks: %d (%s), each runs %d of the %d micro-batches of %d sequences per step\n",
+			g.Size(), world.Library(), c.GradAccum/g.Size(), c.GradAccum, c.Batch/c.GradAccum)
+	}
 	status := newStatus(stderr)
 	if _, ok := t.Obj.(duo.Duo); !ok {
 		status.phase = t.Obj.Name()
 	}
 	begin := time.Now()
-	err = t.Run(ctx, duo.RunOptions{CheckpointDir: f.out, CheckpointEvery: every, Keep: f.keep, Progress: status.update})
+	opt := duo.RunOptions{CheckpointDir: f.out, CheckpointEvery: every, Keep: f.keep, Progress: status.update}
+	if !rank0() {
+		opt = duo.RunOptions{}
+	}
+	err = t.Run(ctx, opt)
 	status.done()
+	if !rank0() {
+		return t, err
+	}
 	if t.Checkpoint != "" {
 		if rerr := recordTraining(f.out, f.args, t, time.Since(begin), begin); rerr != nil && err == nil {
 			err = rerr
@@ -488,7 +504,7 @@ func train(ctx context.Context, f *trainFlags, stdout, stderr io.Writer) (*duo.T
 // start builds the trainer: a fresh one, or the run in --out resumed.
 func start(f *trainFlags, stderr io.Writer) (*duo.Trainer, error) {
 	if !f.resume {
-		if duo.HasRun(f.out) {
+		if duo.HasRun(f.out) && rank0() {
 			if !f.force {
 				return nil, fmt.Errorf("%s holds a training run; --resume continues it, --force starts over (removing its checkpoints)", f.out)
 			}
@@ -516,7 +532,7 @@ func start(f *trainFlags, stderr io.Writer) (*duo.Trainer, error) {
 			return nil, err
 		}
 		t.Data.Source = corpus.Source
-		if cfg.Tokenizer == "bpe" {
+		if cfg.Tokenizer == "bpe" && rank0() {
 			if err := copyTokenizer(f.tok, f.out); err != nil {
 				return nil, err
 			}
@@ -689,6 +705,9 @@ func (s *status) update(p duo.Progress) {
 	}
 	line := fmt.Sprintf("step %d/%d | loss %.4f | %s | %.0f tok/s | lr %.2e | elapsed %s | ETA %s",
 		p.Step, p.Steps, p.Loss, phase, p.TokensPerS, p.LR, p.Elapsed.Round(time.Second), p.ETA.Round(time.Second))
+	if p.Ranks > 1 {
+		line += fmt.Sprintf(" | %d ranks, comm %.0f%%", p.Ranks, 100*p.CommShare)
+	}
 	if p.ValNLL != 0 {
 		line += fmt.Sprintf(" | val %.4f ± %.4f nats (%.3f bits)", p.ValNLL, p.ValStdErr, p.ValNLL/0.6931471805599453)
 	}

@@ -27,5 +27,8 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "duo %s (commit %s, %s, %s/%s, %d threads, %s GEMM kernel)\n", Version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH, parallel.Threads(), gemm.Kernel())
+	if world != nil {
+		fmt.Fprintf(stdout, "ranks: %s\n", world.Library())
+	}
 	return nil
 }

@@ -71,6 +71,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -84,9 +85,21 @@ type impl struct {
 	size  int
 }
 
-// Init joins the MPI job (MPI_Init_thread). A binary started without a
+// Init joins the MPI job (MPI_Init_thread) on its first call and returns
+// the same World (or error) on every later one. A binary started without a
 // launcher is a job of one rank.
 func Init() (*World, error) {
+	once.Do(func() { world, initErr = initialise() })
+	return world, initErr
+}
+
+var (
+	once    sync.Once
+	world   *World
+	initErr error
+)
+
+func initialise() (*World, error) {
 	m := &impl{calls: make(chan func())}
 	var rank, size, local, localSize C.int
 	started := make(chan error)
