@@ -67,18 +67,25 @@ func (t *Trainer) SetGroup(g Group) error {
 			t.Cfg.GradAccum, n, t.Cfg.Batch/t.Cfg.GradAccum, n*((t.Cfg.GradAccum+n-1)/n))
 	}
 	t.Group = g
-	if n == 1 {
+	return t.checkReplicas()
+}
+
+// checkReplicas returns an error unless every rank holds what rank 0 holds
+// (configuration, step, corpus, weights, EMA and AdamW moments). Run calls
+// it at every checkpoint, so that replicas that drifted apart (an MPI
+// library whose sums differ between ranks) cannot go unnoticed.
+func (t *Trainer) checkReplicas() error {
+	g := t.Group
+	if _, n := rankOf(g); n == 1 {
 		return nil
 	}
 	mine := t.fingerprint()
-	b := make([]byte, len(mine))
-	copy(b, mine)
-	// Every rank's fingerprint has the same length: a fixed-size digest.
+	b := append([]byte(nil), mine...) // a fixed-size digest: the same length on every rank
 	if err := g.Broadcast(b); err != nil {
 		return err
 	}
 	if string(b) != string(mine) {
-		return fmt.Errorf("rank %d of %d does not start where rank 0 does (configuration, step, corpus or weights differ: every rank must read the same --data and --out)", g.Rank(), n)
+		return fmt.Errorf("at step %d, rank %d of %d does not hold what rank 0 holds (configuration, step, corpus or weights differ: every rank must read the same --data and --out)", t.Step, g.Rank(), g.Size())
 	}
 	return nil
 }
@@ -105,12 +112,14 @@ func (t *Trainer) fingerprint() []byte {
 	return binary.LittleEndian.AppendUint32(nil, h.Sum32())
 }
 
-// allreduceGrads sums the parameters' gradients over g. Gradients of at
+// AllreduceGrads sums the parameters' gradients over g (TrainStep calls it
+// between the backward passes and clipping; a custom training loop can call
+// it there too). Gradients of at
 // least half a bucket are summed in place (in bucket-sized pieces); smaller
 // ones are packed into one bucket per call. A parameter without a gradient
 // on every rank keeps none; one without a gradient on some ranks only gets
 // zeros there. Device tensors are staged through their host copies.
-func allreduceGrads(g Group, params []nn.Param, bucketBytes int) error {
+func AllreduceGrads(g Group, params []nn.Param, bucketBytes int) error {
 	has := make([]float64, len(params))
 	for i, p := range params {
 		if p.Grad != nil {

@@ -259,7 +259,7 @@ func TestSetGroupRefuses(t *testing.T) {
 		tr, _ := NewTrainer(c, train, val)
 		return tr.SetGroup(g)
 	})
-	if err == nil || !strings.Contains(err.Error(), "rank 1 of 2 does not start where rank 0 does") {
+	if err == nil || !strings.Contains(err.Error(), "rank 1 of 2 does not hold what rank 0 holds") {
 		t.Errorf("different weights: %v", err)
 	}
 }

@@ -37,9 +37,10 @@ var errStoppedByPeer = fmt.Errorf("%w on another rank", context.Canceled)
 // an error wrapping ctx's cause (context.Canceled); a callback returning
 // ErrStop ends training the same way but returns nil.
 //
-// With a Group, every rank calls Run: they validate together, rank 0 alone
-// writes checkpoints (the other ranks should pass no CheckpointDir), and a
-// cancellation on any rank stops all of them after the same step.
+// With a Group, every rank calls Run with the same CheckpointEvery: they
+// validate together, check at every checkpoint that they hold the same
+// weights, rank 0 alone writes (the other ranks pass no CheckpointDir), and
+// a cancellation on any rank stops all of them after the same step.
 func (t *Trainer) Run(ctx context.Context, opt RunOptions) error {
 	start, first := time.Now(), t.Step
 	saved := -1 // the step of the checkpoint on disk
@@ -96,6 +97,9 @@ func (t *Trainer) Run(ctx context.Context, opt RunOptions) error {
 			opt.Progress(Progress{Record: rec, Steps: t.Cfg.Steps, Elapsed: el, ETA: eta})
 		}
 		if opt.CheckpointEvery > 0 && t.Step%opt.CheckpointEvery == 0 {
+			if err := t.checkReplicas(); err != nil {
+				return err
+			}
 			if err := save(); err != nil {
 				return err
 			}

@@ -283,7 +283,7 @@ func (t *Trainer) TrainStep() (Record, error) {
 		if bucket <= 0 {
 			bucket = DefaultBucketBytes
 		}
-		if err := comm.time(func() error { return allreduceGrads(t.Group, t.Params, bucket) }); err != nil {
+		if err := comm.time(func() error { return AllreduceGrads(t.Group, t.Params, bucket) }); err != nil {
 			return rec, err
 		}
 	}

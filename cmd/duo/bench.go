@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"os"
 	"runtime/pprof"
 	"slices"
@@ -24,27 +26,28 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
+// benchmarks are duo bench's subcommands.
+var benchmarks = map[string]func(args []string, stdout, stderr io.Writer) error{
+	"gemm": benchGemm, "train": benchTrain, "sample": benchSample, "curriculum": benchCurriculum, "serve": benchServe,
+}
+
 func runBench(args []string, stdout, stderr io.Writer) error {
-	const usage = "Usage: duo bench gemm|train|sample|curriculum|serve [flags]  (duo bench gemm -h etc. for the flags)"
+	names := slices.Sorted(maps.Keys(benchmarks))
+	usage := "Usage: duo bench " + strings.Join(names, "|") + " [flags]  (duo bench gemm -h etc. for the flags)"
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
 		fmt.Fprintln(stderr, usage)
 		return flag.ErrHelp
 	}
-	switch {
-	case len(args) == 0:
-	case args[0] == "gemm":
-		return benchGemm(args[1:], stdout, stderr)
-	case args[0] == "train":
-		return benchTrain(args[1:], stdout, stderr)
-	case args[0] == "sample":
-		return benchSample(args[1:], stdout, stderr)
-	case args[0] == "curriculum":
-		return benchCurriculum(args[1:], stdout, stderr)
-	case args[0] == "serve":
-		return benchServe(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		if b, ok := benchmarks[args[0]]; ok {
+			if group() != nil && args[0] != "allreduce" && args[0] != "dp" {
+				return fmt.Errorf("bench %s runs as one process (bench allreduce and bench dp run as several ranks)", args[0])
+			}
+			return b(args[1:], stdout, stderr)
+		}
 	}
 	fmt.Fprintln(stderr, usage)
-	return errors.New("want a benchmark: gemm, train, sample, curriculum or serve")
+	return errors.New("want a benchmark: " + strings.Join(names, ", "))
 }
 
 // startProfile starts a CPU profile into path ("": none) and returns the
@@ -94,6 +97,19 @@ func reexecWith(env map[string]string) error {
 }
 
 // parseInts reads a comma-separated list of positive integers.
+// parseFloats parses a comma-separated list of numbers >= 0.
+func parseFloats(flag, s string) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || !(v >= 0) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("--%s: %q is not a finite number >= 0", flag, f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 func parseInts(flag, s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {

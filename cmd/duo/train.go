@@ -475,7 +475,7 @@ func train(ctx context.Context, f *trainFlags, stdout, stderr io.Writer) (*duo.T
 	begin := time.Now()
 	opt := duo.RunOptions{CheckpointDir: f.out, CheckpointEvery: every, Keep: f.keep, Progress: status.update}
 	if !rank0() {
-		opt = duo.RunOptions{}
+		opt = duo.RunOptions{CheckpointEvery: every}
 	}
 	err = t.Run(ctx, opt)
 	status.done()

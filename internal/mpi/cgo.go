@@ -25,19 +25,8 @@ static int duo_init(int *rank, int *size, int *local, int *localSize) {
 	return MPI_Comm_free(&node);
 }
 
-// In place, the reduced block lands at the start of buf, not at the rank's
-// offset.
-static int duo_reduce_scatter_f32(float *buf, int block) {
-	return MPI_Reduce_scatter_block(MPI_IN_PLACE, buf, block, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
-}
-
-static int duo_allgather_f32(float *buf, int block) {
-	return MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, block, MPI_FLOAT, MPI_COMM_WORLD);
-}
-
-static int duo_reduce_f32(float *buf, int n, int rank) {
-	if (rank == 0) return MPI_Reduce(MPI_IN_PLACE, buf, n, MPI_FLOAT, MPI_SUM, 0, MPI_COMM_WORLD);
-	return MPI_Reduce(buf, NULL, n, MPI_FLOAT, MPI_SUM, 0, MPI_COMM_WORLD);
+static int duo_allreduce_f32(float *buf, int n) {
+	return MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
 }
 
 static int duo_reduce_f64(double *buf, int n, int rank) {
@@ -155,29 +144,11 @@ func (m *impl) library() string {
 	return strings.TrimSpace(strings.SplitN(s, "\n", 2)[0])
 }
 
-// allreduce32 sums x (at most maxCount elements) over the ranks: the part
-// divisible by the rank count by reduce-scatter + all-gather, the rest by
-// reduce to rank 0 + broadcast; both give every rank the same bits.
+// allreduce32 sums x (at most maxCount elements) over the ranks in place
+// (MPI_Allreduce).
 func (m *impl) allreduce32(x []float32) error {
-	block := len(x) / m.size
-	if block > 0 {
-		p := (*C.float)(unsafe.Pointer(&x[0]))
-		if err := m.do("MPI_Reduce_scatter_block", func() C.int { return C.duo_reduce_scatter_f32(p, C.int(block)) }); err != nil {
-			return err
-		}
-		copy(x[m.rank*block:(m.rank+1)*block], x[:block])
-		if err := m.do("MPI_Allgather", func() C.int { return C.duo_allgather_f32(p, C.int(block)) }); err != nil {
-			return err
-		}
-	}
-	if tail := x[block*m.size:]; len(tail) > 0 {
-		p := (*C.float)(unsafe.Pointer(&tail[0]))
-		if err := m.do("MPI_Reduce", func() C.int { return C.duo_reduce_f32(p, C.int(len(tail)), C.int(m.rank)) }); err != nil {
-			return err
-		}
-		return m.broadcast(unsafe.Slice((*byte)(unsafe.Pointer(&tail[0])), 4*len(tail)))
-	}
-	return nil
+	p := (*C.float)(unsafe.Pointer(&x[0]))
+	return m.do("MPI_Allreduce", func() C.int { return C.duo_allreduce_f32(p, C.int(len(x))) })
 }
 
 func (m *impl) allreduce64(x []float64) error {

@@ -52,10 +52,11 @@ func (w *World) Library() string { return w.library }
 var maxCount = 1 << 30 // a variable so that tests can exercise the split
 
 // AllreduceSum replaces x on every rank by the elementwise sum of all
-// ranks' x. Every rank gets bit-identical values: each block is summed by
-// one rank (a reduce-scatter) and then copied to the others (an all-
-// gather), so replicas that start equal stay equal. x must have the same
-// length on every rank.
+// ranks' x (MPI_Allreduce). x must have the same length on every rank.
+// MPI recommends, and Open MPI's and MPICH's algorithms deliver, the same
+// bits on every rank (each partial sum is formed once and passed on, or
+// formed as a+b and b+a, which are equal); callers that keep replicas
+// should still check that they agree now and then.
 func (w *World) AllreduceSum(x []float32) error {
 	if w.size == 1 {
 		return nil
