@@ -195,5 +195,21 @@ func benchDP(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "train step, --model %s (%d parameters, vocab %d, L=%d), global batch %d in %d micro-batches, %d rank(s) x %d thread(s): "+
 		"%.3f s/step (compute %.3f s, communication %.3f s = %.1f%%), %.0f tokens/s\n",
 		*model, t.Model.NumParams(), *vocab, *length, *batch, *accum, ranks, parallel.Threads(), st, st-cm, cm, 100*cm/st, float64(*batch**length)/st)
+	if ranks == 1 {
+		return nil
+	}
+	// The step's communication includes waiting for the slowest rank; the
+	// sum itself, with every rank ready, takes this long.
+	params := t.Params
+	best, _, err := timeCollective(world, *steps, func() error {
+		for _, p := range params {
+			p.Grad = p.Value.Clone()
+		}
+		return duo.AllreduceGrads(world, params, t.BucketBytes)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "  of the communication, the gradient sum with every rank ready takes %.3f s (best of %d); the rest is waiting for the slowest rank\n", best.Seconds(), *steps)
 	return nil
 }

@@ -73,6 +73,8 @@ func useDevice(spec string, w io.Writer) (release func(), err error) {
 				return nil, fmt.Errorf("--device %q: want vulkan:N with N a device number of 'duo devices'", spec)
 			}
 			d, err = vk.Open(i)
+		} else if i, ok := localDevice(env); ok {
+			d, err = vk.Open(i)
 		} else {
 			d, err = vk.OpenDefault()
 		}
@@ -169,4 +171,31 @@ func (e execFlags) start(stderr io.Writer) (release func(), err error) {
 		parallel.SetThreads(*e.threads)
 	}
 	return useDevice(*e.device, stderr)
+}
+
+// localDevice returns the device of this rank when several ranks share the
+// machine and DUO_VK_DEVICE (env) names none: the usable devices in turn,
+// by the rank's index on the machine, the GPUs before CPU implementations.
+func localDevice(env string) (int, bool) {
+	if world == nil || world.LocalSize() == 1 || env != "" {
+		return 0, false
+	}
+	devs, err := vk.Devices()
+	if err != nil {
+		return 0, false
+	}
+	var gpus, cpus []int
+	for _, d := range devs {
+		switch {
+		case !d.Suitable:
+		case d.Type == "cpu":
+			cpus = append(cpus, d.Index)
+		default:
+			gpus = append(gpus, d.Index)
+		}
+	}
+	if usable := append(gpus, cpus...); len(usable) > 0 {
+		return usable[world.LocalRank()%len(usable)], true
+	}
+	return 0, false
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/duo-go/duo/duo"
 	"github.com/duo-go/duo/internal/mpi"
 	"github.com/duo-go/duo/internal/safetensors"
+	"github.com/duo-go/duo/vk"
 )
 
 // The data-parallel tests run the program as real MPI ranks: mpirun starts
@@ -42,7 +43,13 @@ func mpirunPath(t *testing.T) string {
 // with colon (MPMD: other arguments for the next ranks).
 func mpiDuo(t *testing.T, np int, args ...string) *exec.Cmd {
 	t.Helper()
-	full := append(mpi.MpirunFlags(), "-x", "DUO_TEST_AS_MAIN", "-np", strconv.Itoa(np), os.Args[0])
+	full := append(mpi.MpirunFlags(), "-x", "DUO_TEST_AS_MAIN", "-np", strconv.Itoa(np))
+	for _, v := range []string{"VK_ICD_FILENAMES", "LP_NUM_THREADS"} { // lavapipe's, when set
+		if os.Getenv(v) != "" {
+			full = append(full, "-x", v)
+		}
+	}
+	full = append(full, os.Args[0])
 	full = append(full, args...)
 	cmd := exec.Command(mpirunPath(t), full...)
 	cmd.Env = append(os.Environ(), "DUO_TEST_AS_MAIN=1")
@@ -263,4 +270,26 @@ func findProcess(t *testing.T, tag string) int {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// Each rank on its own Vulkan device (here lavapipe, twice), gradients
+// staged through the host: the weights of one process on the device.
+func TestMPIVulkan(t *testing.T) {
+	mpirunPath(t)
+	if _, err := vk.DefaultDevice(); err != nil {
+		if os.Getenv("DUO_REQUIRE_VULKAN") != "" {
+			t.Fatalf("DUO_REQUIRE_VULKAN is set: %v", err)
+		}
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	corpus := writeCorpus(t, dir)
+	args := func(out string) []string {
+		a := tinyTrain(corpus, filepath.Join(dir, out), 3, "--batch", "4", "--grad-accum", "2")
+		a[slicesIndex(a, "--device")+1] = "vulkan"
+		return a
+	}
+	mustRun(t, duoCmd(args("one")...))
+	mustRun(t, mpiDuo(t, 2, args("two")...))
+	sameWeights(t, lastCheckpoint(t, filepath.Join(dir, "one")), lastCheckpoint(t, filepath.Join(dir, "two")))
 }

@@ -59,7 +59,7 @@ type trainFlags struct {
 	data, out, tok, model, objective        string
 	curriculumMode, init                    string
 	schedule, lrDecay                       string
-	lrMin                                   float64
+	lrMin, bucketMiB                        float64
 	topk                                    int
 	length, hidden, blocks, heads, cond     int
 	dropout                                 float64
@@ -177,6 +177,7 @@ func (f *trainFlags) registerRun(fs *flag.FlagSet, out string, d runDefaults) {
 	fs.Uint64Var(&f.seed, "seed", 1, "random seed")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0: all cores, or DUO_THREADS)")
 	fs.IntVar(&f.keep, "keep", duo.DefaultKeep, "complete checkpoints kept in --out/train (the newest; at least 1)")
+	fs.Float64Var(&f.bucketMiB, "bucket-mib", float64(duo.DefaultBucketBytes)/(1<<20), "run as several MPI ranks: the size of the buffers gradients are summed in, MiB")
 	fs.BoolVar(&f.force, "force", false, "start a new run in an --out that holds one (its checkpoints are removed); with --resume, accept a corpus other than the run's")
 }
 
@@ -221,6 +222,7 @@ func (f *trainFlags) validate(fs *flag.FlagSet) error {
 		check{"eval-batches", f.evalBatches >= 1, "at least 1"},
 		check{"checkpoint-every", f.ckptEvery >= 0, ">= 0 (0: 10 per run)"},
 		check{"keep", f.keep >= 1, "at least 1"},
+		check{"bucket-mib", f.bucketMiB > 0 && finite(f.bucketMiB), "a positive size"},
 		check{"max-bytes", f.maxBytes >= 0, ">= 0 (0: all)"},
 		threadsCheck(f.threads),
 	)
@@ -435,6 +437,7 @@ func train(ctx context.Context, f *trainFlags, stdout, stderr io.Writer) (*duo.T
 	}
 	t, err := start(f, stderr)
 	if err == nil {
+		t.BucketBytes = int(f.bucketMiB * (1 << 20))
 		err = t.SetGroup(group())
 	}
 	if err != nil {
