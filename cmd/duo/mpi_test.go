@@ -146,6 +146,21 @@ func TestMPITrain(t *testing.T) {
 			t.Errorf("%s: weights differ from the uninterrupted run by %g", r, d)
 		}
 	}
+	// Distillation (DCD) from the 2-rank run: 2 ranks equal 1 process.
+	for _, c := range []struct {
+		np  int
+		out string
+	}{{0, "dcd1"}, {2, "dcd2"}} {
+		args := []string{"distill", "--teacher", filepath.Join(dir, "two"), "--data", corpus, "--out", filepath.Join(dir, c.out),
+			"--rounds", "2", "--steps-per-round", "2", "--batch", "4", "--grad-accum", "2", "--eval-batches", "1", "--threads", "1", "--device", "cpu"}
+		if c.np == 0 {
+			mustRun(t, duoCmd(args...))
+		} else {
+			mustRun(t, mpiDuo(t, c.np, args...))
+		}
+	}
+	sameWeights(t, lastCheckpoint(t, filepath.Join(dir, "dcd1")), lastCheckpoint(t, filepath.Join(dir, "dcd2")))
+
 	// The progress line and the log name the ranks.
 	log, err := os.ReadFile(filepath.Join(dir, "two", "run.json"))
 	if err != nil || !strings.Contains(string(log), `"ranks": 2`) {
@@ -160,8 +175,11 @@ func TestMPIEvalSample(t *testing.T) {
 	corpus := writeCorpus(t, dir)
 	out := filepath.Join(dir, "run")
 	mustRun(t, duoCmd(tinyTrain(corpus, out, 4)...))
+	judge := filepath.Join(dir, "judge")
+	mustRun(t, duoCmd(tinyTrain(corpus, judge, 4, "--objective", "ar")...))
 	for _, args := range [][]string{
 		{"eval", "--checkpoint", out, "--data", corpus, "--batch", "2", "--batches", "5", "--mc", "3", "--json", "--device", "cpu"},
+		{"sample", "--checkpoint", out, "--n", "5", "--steps", "4", "--judge", judge, "--device", "cpu"},
 		{"sample", "--checkpoint", out, "--n", "5", "--steps", "4", "--json", "--device", "cpu"},
 		{"sample", "--checkpoint", out, "--n", "3", "--steps", "4", "--prompt", "It", "--device", "cpu"},
 	} {
