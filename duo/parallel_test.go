@@ -65,32 +65,20 @@ func (l localRank) collective(buf any, combine func(all []any)) {
 	}
 }
 
-func (l localRank) AllreduceSum(x []float32) error {
-	l.collective(x, func(all []any) {
-		sum := make([]float32, len(x))
-		copy(sum, all[0].([]float32))
-		for _, b := range all[1:] {
-			for i, v := range b.([]float32) {
-				sum[i] += v
-			}
-		}
-		for _, b := range all {
-			copy(b.([]float32), sum)
-		}
-	})
-	return nil
-}
+func (l localRank) AllreduceSum(x []float32) error   { return localSum(l, x) }
+func (l localRank) AllreduceSum64(x []float64) error { return localSum(l, x) }
 
-func (l localRank) AllreduceSum64(x []float64) error {
+// localSum adds the ranks' buffers in rank order into every one of them.
+func localSum[T float32 | float64](l localRank, x []T) error {
 	l.collective(x, func(all []any) {
-		sum := make([]float64, len(x))
+		sum := make([]T, len(x))
 		for _, b := range all {
-			for i, v := range b.([]float64) {
+			for i, v := range b.([]T) {
 				sum[i] += v
 			}
 		}
 		for _, b := range all {
-			copy(b.([]float64), sum)
+			copy(b.([]T), sum)
 		}
 	})
 	return nil

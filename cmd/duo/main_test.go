@@ -29,7 +29,7 @@ func TestCLI(t *testing.T) {
 		{[]string{"nosuch"}, 2, "", `unknown command "nosuch"`},
 		{[]string{"version", "-bogus"}, 1, "", "flag provided but not defined"},
 		{[]string{"version", "-h"}, 0, "", "Usage: duo version"},
-		{[]string{"bench"}, 1, "", "gemm|train|sample"},
+		{[]string{"bench"}, 1, "", "dp|gemm|sample|serve|train"},
 		{[]string{"bench", "train", "--hidden", "16", "--blocks", "1", "--heads", "2", "--length", "8", "--batch", "2", "--steps", "1", "--threads", "1"}, 0, "tokens/s", ""},
 		{[]string{"bench", "gemm", "--threads", "0"}, 1, "", "not a positive integer"},
 		{[]string{"bench", "sample", "--model", "micro", "--batch", "1,2", "--steps", "1", "--threads", "1", "--device", "cpu"}, 0, "batch 2:", ""},

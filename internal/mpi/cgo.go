@@ -159,18 +159,13 @@ func (m *impl) allreduce64(x []float64) error {
 	return m.broadcast(unsafe.Slice((*byte)(unsafe.Pointer(&x[0])), 8*len(x)))
 }
 
-// broadcast sends rank 0's b to the others; b may be up to 8*maxCount bytes
-// (it is sent in pieces of maxCount).
+// broadcast sends rank 0's b to the others, in pieces of maxCount bytes
+// (allreduce64 gives it 8 bytes per element).
 func (m *impl) broadcast(b []byte) error {
-	for len(b) > 0 {
-		n := min(len(b), maxCount)
+	return chunked(b, func(b []byte) error {
 		p := unsafe.Pointer(&b[0])
-		if err := m.do("MPI_Bcast", func() C.int { return C.duo_bcast(p, C.int(n)) }); err != nil {
-			return err
-		}
-		b = b[n:]
-	}
-	return nil
+		return m.do("MPI_Bcast", func() C.int { return C.duo_bcast(p, C.int(len(b))) })
+	})
 }
 
 func (m *impl) barrier() error {

@@ -61,32 +61,18 @@ func (w *World) AllreduceSum(x []float32) error {
 	if w.size == 1 {
 		return nil
 	}
-	for len(x) > 0 {
-		n := min(len(x), maxCount)
-		if err := w.impl.allreduce32(x[:n]); err != nil {
-			return err
-		}
-		x = x[n:]
-	}
-	return nil
+	return chunked(x, w.impl.allreduce32)
 }
 
 // AllreduceSum64 is AllreduceSum for float64 values (metrics, losses,
-// gathered results): summed on rank 0, then broadcast, so every rank gets
-// the same bits. Adding the zeros of the ranks that do not own an element
-// is exact, which makes this a gather as well.
+// gathered results), summed on rank 0 and then broadcast, so every rank
+// gets the same bits. Adding the zeros of the ranks that do not own an
+// element is exact, which makes this a gather as well.
 func (w *World) AllreduceSum64(x []float64) error {
 	if w.size == 1 {
 		return nil
 	}
-	for len(x) > 0 {
-		n := min(len(x), maxCount)
-		if err := w.impl.allreduce64(x[:n]); err != nil {
-			return err
-		}
-		x = x[n:]
-	}
-	return nil
+	return chunked(x, w.impl.allreduce64)
 }
 
 // Broadcast copies rank 0's b into b on every other rank; b must have the
@@ -95,12 +81,17 @@ func (w *World) Broadcast(b []byte) error {
 	if w.size == 1 {
 		return nil
 	}
-	for len(b) > 0 {
-		n := min(len(b), maxCount)
-		if err := w.impl.broadcast(b[:n]); err != nil {
+	return chunked(b, w.impl.broadcast)
+}
+
+// chunked calls fn on consecutive pieces of x of at most maxCount elements.
+func chunked[T any](x []T, fn func([]T) error) error {
+	for len(x) > 0 {
+		n := min(len(x), maxCount)
+		if err := fn(x[:n]); err != nil {
 			return err
 		}
-		b = b[n:]
+		x = x[n:]
 	}
 	return nil
 }
