@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
-	"math"
 	"time"
 
+	"github.com/duo-go/duo/internal/safetensors"
 	"github.com/duo-go/duo/nn"
 	"github.com/duo-go/duo/tensor"
 )
@@ -102,14 +102,9 @@ func (t *Trainer) fingerprint() []byte {
 	}{t.Cfg, t.Step, Corpus{TrainTokens: t.Data.TrainTokens, ValTokens: t.Data.ValTokens, CRC32C: t.Data.CRC32C}})
 	h := crc32.New(crc32.MakeTable(crc32.Castagnoli))
 	h.Write(cfg)
-	var buf []byte
 	for i, p := range t.Params {
 		for _, ts := range []*tensor.Tensor{p.Value, t.EMA.Shadow[i], t.Opt.M[i], t.Opt.V[i]} {
-			buf = buf[:0]
-			for _, v := range ts.Host() {
-				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
-			}
-			h.Write(buf)
+			h.Write(safetensors.NewF32("", nil, ts.Host()).Data) // the bytes as a checkpoint holds them
 		}
 	}
 	return binary.LittleEndian.AppendUint32(nil, h.Sum32())

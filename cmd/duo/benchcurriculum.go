@@ -33,7 +33,7 @@ func benchCurriculum(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	err := checkFlags(fs,
+	release, err := exec.start(stderr,
 		check{"vocab", *vocab >= 2, "at least 2"},
 		check{"hidden", *hidden >= 1, "at least 1"},
 		check{"blocks", *blocks >= 1, "at least 1"},
@@ -43,10 +43,6 @@ func benchCurriculum(args []string, stdout, stderr io.Writer) error {
 		check{"steps", *steps >= 1, "at least 1"},
 		check{"topk", *topk >= 1 && *topk < *vocab, "in [1, --vocab)"},
 	)
-	if err != nil {
-		return err
-	}
-	release, err := exec.start(stderr)
 	if err != nil {
 		return err
 	}

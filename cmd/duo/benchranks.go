@@ -182,13 +182,6 @@ func benchDP(args []string, stdout, stderr io.Writer) error {
 			step, comm = append(step, s), append(comm, s*rec.CommShare)
 		}
 	}
-	mean := func(x []float64) float64 {
-		var s float64
-		for _, v := range x {
-			s += v
-		}
-		return s / float64(len(x))
-	}
 	st, cm := mean(step), mean(comm)
 	fmt.Fprintf(stdout, "train step, --model %s (%d parameters, vocab %d, L=%d), global batch %d in %d micro-batches, %d rank(s) x %d thread(s): "+
 		"%.3f s/step (compute %.3f s, communication %.3f s = %.1f%%), %.0f tokens/s\n",

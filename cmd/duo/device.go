@@ -159,13 +159,14 @@ func addExecFlags(fs *flag.FlagSet) execFlags {
 // sample, alternating, 2026-12-06). A GOGC the user sets wins.
 const inferenceGCPercent = 10
 
-// start applies --threads and opens the --device; call release when done.
-func (e execFlags) start(stderr io.Writer) (release func(), err error) {
+// start checks the command's flags (checks, then --threads), applies
+// --threads and opens the --device; call release when done.
+func (e execFlags) start(stderr io.Writer, checks ...check) (release func(), err error) {
+	if err := checkFlags(e.fs, append(checks, threadsCheck(*e.threads))...); err != nil {
+		return nil, err
+	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(inferenceGCPercent)
-	}
-	if err := checkFlags(e.fs, threadsCheck(*e.threads)); err != nil {
-		return nil, err
 	}
 	if *e.threads > 0 {
 		parallel.SetThreads(*e.threads)

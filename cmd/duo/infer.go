@@ -193,17 +193,13 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	err := checkFlags(fs,
+	release, err := exec.start(stderr,
 		check{"batch", *batch >= 1, "at least 1"},
 		check{"batches", *batches >= 0, ">= 0 (0: all)"},
 		check{"mc", *mc >= 1, "at least 1"},
 		check{"max-bytes", corpus.maxBytes >= 0, ">= 0 (0: all)"},
 		check{"split", *split == "all" || *split == "val" || *split == "train", "all, val or train"},
 	)
-	if err != nil {
-		return err
-	}
-	release, err := exec.start(stderr)
 	if err != nil {
 		return err
 	}
@@ -270,14 +266,10 @@ func runDenoise(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	err := checkFlags(fs,
+	release, err := exec.start(stderr,
 		check{"sigma", *sigma >= 0 && finite(*sigma), "a finite noise level >= 0"},
 		check{"top", *top >= 1, "at least 1"},
 	)
-	if err != nil {
-		return err
-	}
-	release, err := exec.start(stderr)
 	if err != nil {
 		return err
 	}

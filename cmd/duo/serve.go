@@ -42,7 +42,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	err := checkFlags(fs,
+	release, err := exec.start(stderr,
 		check{"workers", cfg.Workers >= 1, "at least 1"},
 		check{"queue", cfg.Queue >= 1, "at least 1"},
 		check{"max-rows", cfg.MaxRows >= 1, "at least 1"},
@@ -51,10 +51,6 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		check{"max-body", cfg.MaxBody >= 1, "at least 1"},
 		check{"shutdown-timeout", *grace >= 0, ">= 0"},
 	)
-	if err != nil {
-		return err
-	}
-	release, err := exec.start(stderr)
 	if err != nil {
 		return err
 	}
