@@ -176,12 +176,20 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 	if len(libs) == 1 {
 		fmt.Fprintln(stdout, "(gonum and OpenBLAS columns: go build -tags openblas ./cmd/duo, with cgo and libopenblas-dev)")
 	}
+	peak := gemm.MeasurePeak(*minTime)
+	if peak.Of() > 0 {
+		fmt.Fprintf(stdout, "core peak, one thread, register-only FMAs: AVX-512 %.1f, AVX2 %.1f GFLOP/s; the %s micro-kernel on cached panels: %.1f (%.0f%% of its peak)\n",
+			peak.AVX512, peak.AVX2, gemm.Kernel(), peak.Kernel, 100*peak.Kernel/peak.Of())
+	}
 	fmt.Fprintf(stdout, "%-20s %7s", "case", "threads")
 	for _, l := range libs {
 		fmt.Fprintf(stdout, " %9s", l.Name)
 	}
 	for _, l := range libs[1:] {
 		fmt.Fprintf(stdout, " %15s", "engine/"+l.Name)
+	}
+	if peak.Of() > 0 {
+		fmt.Fprintf(stdout, " %11s", "engine/peak")
 	}
 	fmt.Fprintln(stdout)
 	for _, c := range cases {
@@ -215,6 +223,9 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 			}
 			for _, v := range g[1:] {
 				fmt.Fprintf(stdout, " %15.2f", g[0]/v)
+			}
+			if peak.Of() > 0 {
+				fmt.Fprintf(stdout, " %11.2f", g[0]/(float64(t)*peak.Of()))
 			}
 			fmt.Fprintln(stdout)
 		}

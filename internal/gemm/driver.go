@@ -77,18 +77,18 @@ type product struct {
 	alpha, beta         float32
 	a, b, c             []float32
 	lda, ldb, ldc       int
-	kc, mc              int
+	kc, mc, nic         int       // K block, tallest row chunk, row chunks
 	bias                []float32 // n floats added to every row of C (SgemmBias), or nil
 
 	// Current pass: columns [j0, j0+nb) of C, rows [k0, k0+kl) of op(B).
-	j0, nb  int
-	k0, kl  int
-	panels  int             // ceil(nb/nr)
-	groups  int             // ceil(panels/panelGroup)
-	bp      []float32       // packed op(B) of the pass: per K block, panels of nr x kcur
-	state   []atomic.Uint32 // per (K block, panel group)
-	nic, nj int             // chunk grid: row blocks x column parts
-	next    atomic.Int64    // next chunk to take
+	j0, nb int
+	k0, kl int
+	panels int             // ceil(nb/nr)
+	groups int             // ceil(panels/panelGroup)
+	bp     []float32       // packed op(B) of the pass: per K block, panels of nr x kcur
+	state  []atomic.Uint32 // per (K block, panel group)
+	nj     int             // column parts of each row chunk
+	next   atomic.Int64    // next chunk to take
 }
 
 var productPool = sync.Pool{New: func() any { return new(product) }}
@@ -103,7 +103,7 @@ func sgemmBlocked(asm bool, t int, transA, transB bool, m, n, k int, alpha float
 		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, bias: bias,
 		bp: pr.bp, state: pr.state,
 	}
-	pr.kc, pr.mc = blockSizes(m, k, t)
+	pr.kc, pr.mc, pr.nic = blockSizes(m, k, t)
 	nc := colBlock(n)
 	for j0 := 0; j0 < n; j0 += nc {
 		nb := min(nc, n-j0)
@@ -142,7 +142,6 @@ func (pr *product) startPass(j0, nb, k0, kl, t int) {
 	for i := range pr.state {
 		pr.state[i].Store(notPacked)
 	}
-	pr.nic = ceilDiv(pr.m, pr.mc)
 	pr.nj = 1
 	if t > 1 && pr.nic < chunksPerThread*t {
 		pr.nj = min(pr.groups, ceilDiv(chunksPerThread*t, pr.nic))
@@ -159,8 +158,8 @@ func (pr *product) work() {
 		if id >= pr.nic*pr.nj {
 			break
 		}
-		ic := id / pr.nj * pr.mc
-		mcur := min(pr.mc, pr.m-ic)
+		ic, ie := splitRange(pr.m, pr.nic, id/pr.nj, rowGrain())
+		mcur := ie - ic
 		g0, g1 := splitRange(pr.groups, pr.nj, id%pr.nj, 1)
 		if g0 >= g1 {
 			continue
@@ -248,23 +247,37 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 func roundUp(a, b int) int { return ceilDiv(a, b) * b }
 
-// blockSizes returns the K and M blocks for an m x k op(A) on t goroutines:
-// the configured KC and MC shrunk so the blocks divide the problem evenly (no
-// thin last block), and with several goroutines small enough that there are
-// chunksPerThread row blocks per goroutine (but not under minChunkRows).
-func blockSizes(m, k, t int) (kc, mc int) {
+// blockSizes returns the K block and the row chunks of C for an m x k
+// op(A) on t goroutines: kc is the configured KC shrunk so the K blocks
+// divide k evenly (no thin last block); C's rows are cut into nic chunks
+// of whole row groups (rowGrain) as equal as whole groups allow, none over
+// the configured MC (rounded down to whole groups), and with several
+// goroutines at least chunksPerThread per goroutine (but none under
+// minChunkRows) and a multiple of t, so every goroutine gets the same
+// share of rows. mc is the tallest chunk.
+func blockSizes(m, k, t int) (kc, mc, nic int) {
 	kc = roundUp(ceilDiv(k, ceilDiv(k, blk.kc)), 4)
 	target := blk.mc
 	if t > 1 {
 		target = min(target, max(minChunkRows, ceilDiv(m, chunksPerThread*t)))
 	}
-	// With the AVX-512 kernel, whole groups of its four tiles.
-	g := mr
-	if wide && target >= mr*wideTiles {
-		g = mr * wideTiles
+	g := rowGrain()
+	units := ceilDiv(m, g)
+	nic = ceilDiv(units, max(1, target/g))
+	if t > 1 && nic > t {
+		nic = min(roundUp(nic, t), units)
 	}
-	mc = roundUp(ceilDiv(m, ceilDiv(m, target)), g)
-	return kc, mc
+	return kc, ceilDiv(units, nic) * g, nic
+}
+
+// rowGrain returns the rows of C the chunks come in: 12, a pair of tiles,
+// for the AVX-512 kernel (a chunk with an odd tile count would run one on
+// the AVX2 kernel), else one tile.
+func rowGrain() int {
+	if wide {
+		return 2 * mr
+	}
+	return mr
 }
 
 // colBlock returns the width of the column blocks: all of n, or balanced

@@ -502,6 +502,16 @@ zsbeta:
 	VFMADD231PS Z24, Z31, Z22; \
 	VFMADD231PS Z25, Z31, Z23
 
+// CPREFETCH2 prefetches two rows of a 32-column C tile from R13 on (row
+// stride BX) into L1 and moves R13 past them.
+#define CPREFETCH2 \
+	PREFETCHT0 (R13); \
+	PREFETCHT0 64(R13); \
+	ADDQ       BX, R13; \
+	PREFETCHT0 (R13); \
+	PREFETCHT0 64(R13); \
+	ADDQ       BX, R13
+
 // func kernel12x32z(k int, a *float32, astride int, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, bias, pf *float32, pfLines int)
 //
 // C = alpha*(bias + A*B) + beta*C for 12 rows x 32 columns of C at c (row
@@ -531,6 +541,14 @@ wpf:
 	JNZ        wpf
 
 winit:
+	// The C tile's 24 lines into L1 while the k loop runs.
+	MOVQ DX, R13
+	CPREFETCH2
+	CPREFETCH2
+	CPREFETCH2
+	CPREFETCH2
+	CPREFETCH2
+	CPREFETCH2
 	MOVQ  bias+64(FP), R10
 	TESTQ R10, R10
 	JNZ   wbias

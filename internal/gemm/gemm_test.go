@@ -7,8 +7,10 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/duo-go/duo/internal/parallel"
+	"golang.org/x/sys/cpu"
 )
 
 // gemmCase is one Sgemm call: shape, layout, scalars and leading-dimension
@@ -480,4 +482,64 @@ func FuzzSgemm(f *testing.F) {
 			})
 		}
 	})
+}
+
+// TestMeasurePeak checks that the peak loops run and report a rate exactly
+// where the CPU (as GODEBUG leaves it) has the instructions. Their speed is
+// duo bench gemm's business.
+func TestMeasurePeak(t *testing.T) {
+	p := MeasurePeak(time.Millisecond)
+	if got, want := p.AVX512 > 0, hasWideCPU(); got != want {
+		t.Errorf("AVX512 = %v GFLOP/s on a CPU with AVX-512F %v", p.AVX512, want)
+	}
+	if got, want := p.AVX2 > 0, haveAsm && cpu.X86.HasAVX2 && cpu.X86.HasFMA; got != want {
+		t.Errorf("AVX2 = %v GFLOP/s on a CPU with AVX2+FMA %v", p.AVX2, want)
+	}
+	if got, want := p.Kernel > 0, accel; got != want {
+		t.Errorf("Kernel = %v GFLOP/s with the assembly kernels %v", p.Kernel, want)
+	}
+	if p.Of() != map[bool]float64{true: p.AVX512, false: p.AVX2}[wide] {
+		t.Errorf("Of() = %v, want the rate of the kernel in use (%s)", p.Of(), Kernel())
+	}
+}
+
+// TestBlockSizesBalanced checks the row chunks of the blocked driver: they
+// tile [0, m) in whole row groups, none over mc nor over the configured MC,
+// differ by at most one group, and come in a multiple of the goroutines
+// when there are more than them (an unequal last chunk left one goroutine
+// idle for a sixth of a two-thread 1024^3 product).
+func TestBlockSizesBalanced(t *testing.T) {
+	for _, w := range []bool{false, true} {
+		if w && !hasWideCPU() {
+			continue
+		}
+		prev := setWide(w)
+		for _, m := range []int{1, 5, 12, 13, 100, 128, 256, 1000, 1024, 2048, 4096} {
+			for _, threads := range []int{1, 2, 3, 4} {
+				kc, mc, nic := blockSizes(m, 768, threads)
+				g := rowGrain()
+				name := fmt.Sprintf("wide=%v/m=%d/t=%d", w, m, threads)
+				if kc <= 0 || kc > blk.kc || nic < 1 || mc%g != 0 || mc > max(g, blk.mc/g*g) {
+					t.Errorf("%s: kc %d, mc %d, nic %d (blk %+v)", name, kc, mc, nic, blk)
+					continue
+				}
+				if nic > threads && threads > 1 && nic%threads != 0 && nic != ceilDiv(m, g) {
+					t.Errorf("%s: %d chunks for %d goroutines", name, nic, threads)
+				}
+				lo, small, big := 0, m, 0 // chunk sizes in groups
+				for i := range nic {
+					a, b := splitRange(m, nic, i, g)
+					if a != lo || b-a > mc || (b < m && (b-a)%g != 0) {
+						t.Fatalf("%s: chunk %d is [%d, %d) after %d (mc %d)", name, i, a, b, lo, mc)
+					}
+					small, big = min(small, ceilDiv(b-a, g)), max(big, ceilDiv(b-a, g))
+					lo = b
+				}
+				if lo != m || big-small > 1 {
+					t.Errorf("%s: chunks end at %d, %d-%d groups of %d rows", name, lo, small, big, g)
+				}
+			}
+		}
+		setWide(prev)
+	}
 }

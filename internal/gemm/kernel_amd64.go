@@ -207,3 +207,30 @@ func asmKernelPairs(kc, pairs int, ap, bp2, c []float32, ldc int, alpha, beta fl
 		}
 	}
 }
+
+// fmaLoop512 runs n iterations of 24 independent register-only 512-bit FMAs
+// (peak_amd64.s).
+//
+//go:noescape
+func fmaLoop512(n int)
+
+// fmaLoop256 runs n iterations of 12 independent register-only 256-bit FMAs
+// (peak_amd64.s).
+//
+//go:noescape
+func fmaLoop256(n int)
+
+// fmaLoop runs n iterations of the 512-bit (wide) or 256-bit FMA loop and
+// reports whether it could (false when the CPU, as GODEBUG leaves it, lacks
+// the instructions).
+func fmaLoop(wide bool, n int) bool {
+	switch {
+	case wide && hasWideCPU():
+		fmaLoop512(n)
+	case !wide && cpu.X86.HasAVX2 && cpu.X86.HasFMA:
+		fmaLoop256(n)
+	default:
+		return false
+	}
+	return true
+}

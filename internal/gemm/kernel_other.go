@@ -30,3 +30,5 @@ func hasWideCPU() bool { return false }
 func asmKernelPairs(kc, pairs int, ap, bp2, c []float32, ldc int, alpha, beta float32, bias, pf []float32, pfLines int) {
 	panic("gemm: no assembly kernel")
 }
+
+func fmaLoop(wide bool, n int) bool { return false }
