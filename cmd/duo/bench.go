@@ -310,13 +310,14 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	prev := parallel.Threads()
 	defer parallel.SetThreads(prev)
+	var peak *gemm.Peak // measured once, before the first figure that needs it
 	for _, t := range threads {
 		parallel.SetThreads(t)
 		var timed func() error
 		if *gpuProfile {
 			timed = func() error { return dev.SetProfiling(true) }
 		}
-		tps, err := trainThroughput(cfg, *batch, *steps, timed)
+		tps, flopsPerToken, err := trainThroughput(cfg, *batch, *steps, timed)
 		if err != nil {
 			return err
 		}
@@ -326,6 +327,18 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "train step D=%d blocks=%d heads=%d L=%d B=%d K=256, %s: %.0f tokens/s\n",
 			cfg.Hidden, cfg.Blocks, cfg.Heads, cfg.Length, *batch, where, tps)
+		if flopsPerToken > 0 {
+			if peak == nil {
+				p := gemm.MeasurePeak(300 * time.Millisecond)
+				peak = &p
+			}
+			rate := tps * flopsPerToken / 1e9
+			fmt.Fprintf(stdout, "  matrix products: %.2f MFLOP a token, %.1f GFLOP/s", flopsPerToken/1e6, rate)
+			if pk := peak.Of(); pk > 0 {
+				fmt.Fprintf(stdout, " = %.2f of %d threads' FMA peak (%.1f GFLOP/s a core, %s)", rate/(float64(t)*pk), t, pk, gemm.Kernel())
+			}
+			fmt.Fprintln(stdout)
+		}
 		if *gpuProfile {
 			printKernelTimes(stdout, dev.KernelTimes(), *steps)
 		}
@@ -354,12 +367,14 @@ func ms(d time.Duration) float64 { return d.Seconds() * 1e3 }
 
 // trainThroughput times steps training steps (cross-entropy on the logits
 // of a token-id input) after one warm-up step; timed, when not nil, runs
-// between the two.
-func trainThroughput(cfg nn.Config, B, steps int, timed func() error) (float64, error) {
+// between the two. It returns tokens/s and the matrix products' flops a
+// token (gemm.Flops across the timed steps: 0 when they ran elsewhere, on a
+// device).
+func trainThroughput(cfg nn.Config, B, steps int, timed func() error) (tokensPerSec, flopsPerToken float64, err error) {
 	rng := tensor.NewRNG(1)
 	m, err := nn.NewDiT(cfg, rng)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	params := m.Params()
 	opt := nn.NewAdamW(params, 0)
@@ -386,20 +401,21 @@ func trainThroughput(cfg nn.Config, B, steps int, timed func() error) (float64, 
 		return nil
 	}
 	if err := step(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if timed != nil {
 		params[0].Value.Host() // the warm-up step is not timed
 		if err := timed(); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	start := time.Now()
+	flops0, start := gemm.Flops(), time.Now()
 	for i := 0; i < steps; i++ {
 		if err := step(); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	params[0].Value.Host() // wait for a device to finish the last step
-	return float64(B*cfg.Length*steps) / time.Since(start).Seconds(), nil
+	tokens := float64(B * cfg.Length * steps)
+	return tokens / time.Since(start).Seconds(), float64(gemm.Flops()-flops0) / tokens, nil
 }

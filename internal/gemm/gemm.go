@@ -24,6 +24,7 @@ package gemm
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/duo-go/duo/internal/parallel"
 )
@@ -77,6 +78,7 @@ func Kernel() string {
 // C without reading it (so C may hold NaNs).
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	flops.Add(2 * int64(m) * int64(n) * int64(k))
 	if m == 0 || n == 0 {
 		return
 	}
@@ -121,8 +123,18 @@ func SgemmBias(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 		Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 1, c, ldc)
 		return
 	}
+	flops.Add(2 * int64(m) * int64(n) * int64(k))
 	sgemmBlocked(accel, t, transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc, bias[:n])
 }
+
+// flops counts the work of every product: 2*m*n*k each.
+var flops atomic.Int64
+
+// Flops returns the floating-point operations of every Sgemm and SgemmBias
+// since the process started, 2*m*n*k each (a multiply-add counts two, as
+// GFLOP/s figures do): the difference across a training step is the
+// step's matrix work, which bench train divides by its time.
+func Flops() int64 { return flops.Load() }
 
 // checkArgs panics when a dimension is negative, a leading dimension is too
 // small or a slice is too short for the matrix it holds. The kernels rely on

@@ -543,3 +543,29 @@ func TestBlockSizesBalanced(t *testing.T) {
 		setWide(prev)
 	}
 }
+
+// TestFlops checks that every product is counted once, 2*m*n*k, on each
+// path SgemmBias can take.
+func TestFlops(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		m, n, k int
+		bias    bool
+	}{
+		{"sgemm", 3, 4, 5, false},
+		{"bias/small", 3, 4, 5, true},
+		{"bias/blocked", 200, 300, 100, true},
+		{"empty", 0, 4, 5, false},
+	} {
+		a, b, c := make([]float32, tc.m*tc.k), make([]float32, tc.k*tc.n), make([]float32, tc.m*tc.n)
+		before := Flops()
+		if tc.bias {
+			SgemmBias(false, false, tc.m, tc.n, tc.k, a, tc.k, b, tc.n, make([]float32, tc.n), c, tc.n)
+		} else {
+			Sgemm(false, false, tc.m, tc.n, tc.k, 1, a, tc.k, b, tc.n, 0, c, tc.n)
+		}
+		if got, want := Flops()-before, int64(2*tc.m*tc.n*tc.k); got != want {
+			t.Errorf("%s: counted %d flops, want %d", tc.name, got, want)
+		}
+	}
+}

@@ -25,11 +25,22 @@ for t in ${threads[@]}; do
 	echo "== $t thread(s): bin/duo bench train --threads $t --steps 20 vs tools/bench/train_torch.py --threads $t --steps 20"
 	ratios=()
 	for ((i = 1; i <= runs; i++)); do
-		d=$(bin/duo bench train --threads "$t" --steps 20 2>/dev/null | sed -n 's/.*: \([0-9]*\) tokens\/s/\1/p')
+		out=$(bin/duo bench train --threads "$t" --steps 20 2>/dev/null)
+		d=$(sed -n 's/.*: \([0-9]*\) tokens\/s/\1/p' <<<"$out")
 		p=$(/usr/bin/python3 tools/bench/train_torch.py --threads "$t" --steps 20 | sed -n 's/.*, \([0-9]*\) tokens\/s/\1/p')
 		r=$(awk -v d="$d" -v p="$p" 'BEGIN { printf "%.2f", d / p }')
 		ratios+=("$r")
 		echo "run $i: duo-go $d tokens/s, PyTorch $p tokens/s, ratio $r"
+		# Both run the same matrix products (MFLOP a token, counted by the
+		# engine): PyTorch's rate of them, and the ratio a step that did
+		# nothing but FMAs at the measured peak would reach against it.
+		mf=$(sed -n 's/.*products: \([0-9.]*\) MFLOP a token.*/\1/p' <<<"$out")
+		pk=$(sed -n 's/.*(\([0-9.]*\) GFLOP\/s a core.*/\1/p' <<<"$out")
+		if [[ -n "$mf" && -n "$pk" ]]; then
+			awk -v d="$d" -v p="$p" -v mf="$mf" -v pk="$pk" -v t="$t" 'BEGIN {
+				printf "       matrix products %.2f MFLOP a token: duo-go %.1f GFLOP/s (%.2f of peak), PyTorch %.1f (%.2f); all-peak ceiling %.2fx PyTorch\n",
+					mf, d * mf / 1e3, d * mf / 1e3 / (t * pk), p * mf / 1e3, p * mf / 1e3 / (t * pk), t * pk / (p * mf / 1e3) }'
+		fi
 	done
 	printf '%s\n' "${ratios[@]}" | sort -n | awk -v t="$t" '{ r[NR] = $1 } END { printf "%s thread(s): ratio per pair %s-%s, median %s\n", t, r[1], r[NR], (NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2) }'
 done
