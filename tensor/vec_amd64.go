@@ -9,6 +9,16 @@ import syscpu "golang.org/x/sys/cpu"
 // that tests can compare them with the Go loops.
 var haveAVX2 = syscpu.X86.HasAVX2 && syscpu.X86.HasFMA
 
+// haveAVX512 reports whether the AVX-512 kernels of vec_amd64.s may run
+// (with haveAVX2; GODEBUG=cpu.avx512f=off turns them off).
+var haveAVX512 = syscpu.X86.HasAVX512F
+
+//go:noescape
+func geluAVX512(dst, src *float32, n int)
+
+//go:noescape
+func geluBackwardAVX512(dst, grad, x *float32, n int)
+
 // The kernels process n elements, n a multiple of 8 (see vec.go for what
 // each computes); dst may equal a source.
 

@@ -685,3 +685,128 @@ axpyloop:
 
 axpydone:
 	RET
+
+// AVX-512 kernels: the AVX2 ones above on sixteen lanes, with the same
+// operations in the same order (so the same results, lane for lane), for
+// CPUs with AVX-512F. Each processes n elements, n a multiple of 16.
+
+// EXPZ_CONSTS loads the constants EXPZ keeps in registers: Z15 log2e, Z14
+// ln2hi, Z13 ln2lo, Z11 1/120, Z10 1/24, Z9 1/6, Z8 1/2, Z7 1, Z16 1/720,
+// Z17 the exponent bias, Z18 the overflow bound, Z19 +Inf, Z20 the flush
+// bound.
+#define EXPZ_CONSTS \
+	VBROADCASTSS vconst<>+0x00(SB), Z15; \
+	VBROADCASTSS vconst<>+0x04(SB), Z14; \
+	VBROADCASTSS vconst<>+0x08(SB), Z13; \
+	VBROADCASTSS vconst<>+0x10(SB), Z11; \
+	VBROADCASTSS vconst<>+0x14(SB), Z10; \
+	VBROADCASTSS vconst<>+0x18(SB), Z9; \
+	VBROADCASTSS vconst<>+0x1c(SB), Z8; \
+	VBROADCASTSS vconst<>+0x20(SB), Z7; \
+	VBROADCASTSS vconst<>+0x0c(SB), Z16; \
+	VPBROADCASTD vconst<>+0x24(SB), Z17; \
+	VBROADCASTSS vconst<>+0x28(SB), Z18; \
+	VBROADCASTSS vconst<>+0x30(SB), Z19; \
+	VBROADCASTSS vconst<>+0x2c(SB), Z20
+
+// EXPZ is vec_amd64.s's EXP on sixteen lanes: P = e^X (X kept; T1, T2 and
+// the masks K1, K2 clobbered). The out-of-range lanes are set by masked
+// moves where EXP blends.
+#define EXPZ(X, P, T1, T2) \
+	VMULPS        Z15, X, T1; \
+	VRNDSCALEPS   $0, T1, T1; \
+	VMOVAPS       X, T2; \
+	VFNMADD231PS  Z14, T1, T2; \
+	VFNMADD231PS  Z13, T1, T2; \
+	VMOVAPS       Z16, P; \
+	VFMADD213PS   Z11, T2, P; \
+	VFMADD213PS   Z10, T2, P; \
+	VFMADD213PS   Z9, T2, P; \
+	VFMADD213PS   Z8, T2, P; \
+	VFMADD213PS   Z7, T2, P; \
+	VFMADD213PS   Z7, T2, P; \
+	VCVTTPS2DQ    T1, T1; \
+	VPSRAD        $1, T1, T2; \
+	VPSUBD        T2, T1, T1; \
+	VPADDD        Z17, T2, T2; \
+	VPSLLD        $23, T2, T2; \
+	VPADDD        Z17, T1, T1; \
+	VPSLLD        $23, T1, T1; \
+	VMULPS        T2, P, P; \
+	VMULPS        T1, P, P; \
+	VCMPPS        $0x1e, Z18, X, K1; \
+	VMOVAPS       Z19, K1, P; \
+	VCMPPS        $0x11, Z20, X, K2; \
+	VPXORD        P, P, K2, P
+
+// GELU_DENOMZ sets Z3 = 1 + e^(-2u) for the sixteen x in Z0 (Z12 holds
+// -2 sqrt(2/pi), Z21 0.044715; clobbers Z1, Z2, Z6).
+#define GELU_DENOMZ \
+	VMULPS      Z0, Z21, Z1; \
+	VMULPS      Z0, Z1, Z1; \
+	VFMADD213PS Z0, Z0, Z1; \
+	VMULPS      Z12, Z1, Z6; \
+	EXPZ(Z6, Z3, Z1, Z2); \
+	VADDPS      Z7, Z3, Z3
+
+// func geluAVX512(dst, src *float32, n int)
+TEXT ·geluAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $4, CX
+	JZ   gzdone
+	EXPZ_CONSTS
+	VBROADCASTSS vconst<>+0x3c(SB), Z12 // -2 sqrt(2/pi)
+	VBROADCASTSS vconst<>+0x40(SB), Z21 // 0.044715
+
+gzloop:
+	VMOVUPS (SI), Z0
+	GELU_DENOMZ
+	VDIVPS  Z3, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     gzloop
+	VZEROUPPER
+
+gzdone:
+	RET
+
+// func geluBackwardAVX512(dst, grad, x *float32, n int)
+TEXT ·geluBackwardAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ grad+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), CX
+	SHRQ $4, CX
+	JZ   gzbdone
+	EXPZ_CONSTS
+	VBROADCASTSS vconst<>+0x3c(SB), Z12 // -2 sqrt(2/pi)
+	VBROADCASTSS vconst<>+0x40(SB), Z21 // 0.044715
+	VBROADCASTSS vconst<>+0x44(SB), Z22 // 3 * 0.044715
+	VBROADCASTSS vconst<>+0x48(SB), Z23 // 2 sqrt(2/pi)
+
+gzbloop:
+	VMOVUPS     (SI), Z0
+	GELU_DENOMZ
+	VDIVPS      Z3, Z7, Z1 // s
+	VSUBPS      Z1, Z7, Z2 // 1 - s
+	VMULPS      Z1, Z2, Z2 // s (1-s)
+	VMULPS      Z0, Z2, Z2 // x s (1-s)
+	VMULPS      Z0, Z0, Z4 // x^2
+	VFMADD213PS Z7, Z22, Z4 // 1 + 3a x^2
+	VMULPS      Z4, Z2, Z2
+	VFMADD231PS Z23, Z2, Z1 // s + 2c x s (1-s) (1 + 3a x^2)
+	VMULPS      (DX), Z1, Z1
+	VMOVUPS     Z1, (DI)
+	ADDQ        $64, SI
+	ADDQ        $64, DX
+	ADDQ        $64, DI
+	DECQ        CX
+	JNZ         gzbloop
+	VZEROUPPER
+
+gzbdone:
+	RET

@@ -3,13 +3,15 @@
 package tensor
 
 // haveAVX2 is false without the assembly: vec.go runs its Go loops.
-var haveAVX2 = false
+var haveAVX2, haveAVX512 = false, false
 
 func noAsm() { panic("tensor: vector kernel without assembly") }
 
 func expAVX2(dst, src *float32, n int)                            { noAsm() }
 func expShiftSumAVX2(dst, src *float32, n int, m float32) float64 { noAsm(); return 0 }
 func geluAVX2(dst, src *float32, n int)                           { noAsm() }
+func geluAVX512(dst, src *float32, n int)                         { noAsm() }
+func geluBackwardAVX512(dst, grad, x *float32, n int)             { noAsm() }
 func geluBackwardAVX2(dst, grad, x *float32, n int)               { noAsm() }
 func adamwAVX2(w, grad, m, v *float32, n int, k *adamConsts)      { noAsm() }
 func maxAVX2(x *float32, n int) float32                           { noAsm(); return 0 }

@@ -99,12 +99,38 @@ var vecCases = []vecCase{
 		}},
 }
 
-// withAVX2 runs f with the kernels on or off.
-func withAVX2(on bool, f func()) {
-	old := haveAVX2
-	haveAVX2 = on && old
-	defer func() { haveAVX2 = old }()
+// withAVX2 runs f with the kernels on or off (on: the AVX-512 ones too,
+// where the CPU has them).
+func withAVX2(on bool, f func()) { withKernels(on, on, f) }
+
+// withKernels runs f with the AVX2 and the AVX-512 kernels each on or off
+// (on only where the CPU has them).
+func withKernels(avx2, avx512 bool, f func()) {
+	old2, old512 := haveAVX2, haveAVX512
+	haveAVX2, haveAVX512 = avx2 && old2, avx512 && old512
+	defer func() { haveAVX2, haveAVX512 = old2, old512 }()
 	f()
+}
+
+// kernelSets are the kernel sets the tests compare with the Go loops: the
+// AVX2 kernels alone, and with the AVX-512 ones where the CPU has them.
+func kernelSets(t *testing.T) []struct {
+	name   string
+	avx512 bool
+} {
+	sets := []struct {
+		name   string
+		avx512 bool
+	}{{"avx2", false}}
+	if haveAVX2 && haveAVX512 {
+		sets = append(sets, struct {
+			name   string
+			avx512 bool
+		}{"avx512", true})
+	} else {
+		t.Log("no AVX-512F (or GODEBUG=cpu.avx512f=off): the AVX-512 kernels are not tested")
+	}
+	return sets
 }
 
 // TestVecKernels compares every primitive with its Go loop on random
@@ -115,45 +141,47 @@ func TestVecKernels(t *testing.T) {
 		t.Log("no AVX2/FMA kernels: comparing the Go loops with themselves")
 	}
 	rng := rand.New(rand.NewSource(1))
-	for _, c := range vecCases {
-		for _, n := range vecLengths {
-			for _, off := range []int{0, 1, 3} {
-				t.Run(fmt.Sprintf("%s/n=%d/off=%d", c.name, n, off), func(t *testing.T) {
-					in := make([][]float32, len(c.in))
-					for i, gen := range c.in {
-						in[i] = make([]float32, off+n)[off:]
-						for j := range in[i] {
-							in[i][j] = gen(rng)
+	for _, set := range kernelSets(t) {
+		for _, c := range vecCases {
+			for _, n := range vecLengths {
+				for _, off := range []int{0, 1, 3} {
+					t.Run(fmt.Sprintf("%s/%s/n=%d/off=%d", set.name, c.name, n, off), func(t *testing.T) {
+						in := make([][]float32, len(c.in))
+						for i, gen := range c.in {
+							in[i] = make([]float32, off+n)[off:]
+							for j := range in[i] {
+								in[i][j] = gen(rng)
+							}
 						}
-					}
-					run := func(asm bool) []float32 {
-						cp := make([][]float32, len(in))
-						for i := range in {
-							cp[i] = append(make([]float32, off, off+n), in[i]...)[off:]
+						run := func(asm bool) []float32 {
+							cp := make([][]float32, len(in))
+							for i := range in {
+								cp[i] = append(make([]float32, off, off+n), in[i]...)[off:]
+							}
+							buf := make([]float32, off+n+1)
+							buf[off+n] = 42
+							var got []float32
+							withKernels(asm, asm && set.avx512, func() { got = c.run(cp, buf[off:off+n:off+n]) })
+							if buf[off+n] != 42 {
+								t.Fatalf("wrote past the end")
+							}
+							return append([]float32(nil), got...)
 						}
-						buf := make([]float32, off+n+1)
-						buf[off+n] = 42
-						var got []float32
-						withAVX2(asm, func() { got = c.run(cp, buf[off:off+n:off+n]) })
-						if buf[off+n] != 42 {
-							t.Fatalf("wrote past the end")
+						want, got := run(false), run(true)
+						if len(got) != len(want) {
+							t.Fatalf("%d results, want %d", len(got), len(want))
 						}
-						return append([]float32(nil), got...)
-					}
-					want, got := run(false), run(true)
-					if len(got) != len(want) {
-						t.Fatalf("%d results, want %d", len(got), len(want))
-					}
-					for i := range want {
-						if got[i] == want[i] {
-							continue
+						for i := range want {
+							if got[i] == want[i] {
+								continue
+							}
+							d := math.Abs(float64(got[i]) - float64(want[i]))
+							if !(d <= c.tol*max(1, math.Abs(float64(want[i])))) {
+								t.Fatalf("result %d = %v, Go loop %v", i, got[i], want[i])
+							}
 						}
-						d := math.Abs(float64(got[i]) - float64(want[i]))
-						if !(d <= c.tol*max(1, math.Abs(float64(want[i])))) {
-							t.Fatalf("result %d = %v, Go loop %v", i, got[i], want[i])
-						}
-					}
-				})
+					})
+				}
 			}
 		}
 	}
@@ -181,16 +209,18 @@ func TestVecSpecials(t *testing.T) {
 		}
 	}
 	x := []float32{-100, 100, -20, 20, 0, float32(math.Copysign(0, -1)), inf, -inf, nan, 5, -5}
-	for _, f := range []func(dst, x []float32){geluVec, func(dst, x []float32) { geluBackwardVec(dst, x, x) }} {
-		want := make([]float32, len(x))
-		x16 := append(append([]float32(nil), x...), 1, 2, 3, 4, 5) // all through the kernel
-		got := make([]float32, len(x16))
-		withAVX2(true, func() { f(got, x16) })
-		withAVX2(false, func() { f(want, x) })
-		for i := range x {
-			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
-				if math.Abs(float64(got[i]-want[i])) > 1e-6*max(1, math.Abs(float64(want[i]))) {
-					t.Fatalf("at %v: %v, Go loop %v", x[i], got[i], want[i])
+	for _, set := range kernelSets(t) {
+		for _, f := range []func(dst, x []float32){geluVec, func(dst, x []float32) { geluBackwardVec(dst, x, x) }} {
+			want := make([]float32, len(x))
+			x16 := append(append([]float32(nil), x...), 1, 2, 3, 4, 5) // all through the kernel
+			got := make([]float32, len(x16))
+			withKernels(true, set.avx512, func() { f(got, x16) })
+			withAVX2(false, func() { f(want, x) })
+			for i := range x {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+					if math.Abs(float64(got[i]-want[i])) > 1e-6*max(1, math.Abs(float64(want[i]))) {
+						t.Fatalf("at %v: %v, Go loop %v", x[i], got[i], want[i])
+					}
 				}
 			}
 		}
@@ -224,6 +254,36 @@ func TestAdamWKernelExact(t *testing.T) {
 		for j := range a[i] {
 			if math.Float32bits(a[i][j]) != math.Float32bits(b[i][j]) {
 				t.Fatalf("array %d[%d]: kernel %v, Go loop %v", i, j, a[i][j], b[i][j])
+			}
+		}
+	}
+}
+
+// TestWideKernelsExact checks that the AVX-512 kernels compute what the
+// AVX2 ones do, bit for bit: the same operations in the same order.
+func TestWideKernelsExact(t *testing.T) {
+	if !haveAVX2 || !haveAVX512 {
+		t.Skip("no AVX-512F (or GODEBUG=cpu.avx512f=off)")
+	}
+	rng := rand.New(rand.NewSource(2))
+	x, g := make([]float32, 4096), make([]float32, 4096)
+	for i := range x {
+		x[i], g[i] = float32(8*rng.NormFloat64()), float32(rng.NormFloat64())
+	}
+	x[0], x[1], x[2] = 100, -100, float32(math.Inf(-1))
+	for _, c := range []struct {
+		name string
+		f    func(dst []float32)
+	}{
+		{"gelu", func(dst []float32) { geluVec(dst, x) }},
+		{"gelu backward", func(dst []float32) { geluBackwardVec(dst, g, x) }},
+	} {
+		avx2, avx512 := make([]float32, len(x)), make([]float32, len(x))
+		withKernels(true, false, func() { c.f(avx2) })
+		withKernels(true, true, func() { c.f(avx512) })
+		for i := range x {
+			if math.Float32bits(avx2[i]) != math.Float32bits(avx512[i]) {
+				t.Fatalf("%s at %v: AVX-512 %v, AVX2 %v", c.name, x[i], avx512[i], avx2[i])
 			}
 		}
 	}
