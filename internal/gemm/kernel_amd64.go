@@ -41,10 +41,21 @@ func asmKernel(kc int, a, b, c []float32, ldc int, alpha, beta float32, bias []f
 	asmKernelTiles(kc, 1, a, b, c, ldc, alpha, beta, bias, nil, 0)
 }
 
+// wideTile runs one packed 6x16 tile on AVX-512 through the strided kernel
+// (a packed A micro-panel is A with rsa 1 and csa mr, a packed B
+// micro-panel B with ldb nr): the tiles the pair and group kernels leave
+// over, at twice the AVX2 kernel's width. It has no bias start.
+func wideTile(kc int, a, b []float32, c []float32, ldc int, alpha, beta float32) {
+	_ = a[mr*kc-1]
+	_ = b[nr*kc-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	kernel6x16zs(kc, &a[0], 1, mr, &b[0], nr, &c[0], ldc, alpha, beta)
+}
+
 // asmKernelTiles runs kernel6x16 over tiles tiles, one under the other,
 // prefetching pfLines lines of pf into L2 before each (pf nil: none).
 // With the AVX-512 kernel, groups of four tiles go through kernel24x16z
-// and the rest through kernel6x16.
+// and the rest through wideTile, or kernel6x16 when there is a bias.
 func asmKernelTiles(kc, tiles int, a, b, c []float32, ldc int, alpha, beta float32, bias, pf []float32, pfLines int) {
 	_ = a[tiles*mr*kc-1]
 	_ = b[nr*kc-1]
@@ -65,6 +76,11 @@ func asmKernelTiles(kc, tiles int, a, b, c []float32, ldc int, alpha, beta float
 			if pp != nil {
 				pp = (*float32)(unsafe.Add(unsafe.Pointer(pp), wideTiles*pfLines*64))
 			}
+		}
+	}
+	if wide && bias == nil {
+		for ; done < tiles; done++ {
+			wideTile(kc, a[done*mr*kc:], b, c[done*mr*ldc:], ldc, alpha, beta)
 		}
 	}
 	if done < tiles {
