@@ -770,3 +770,154 @@ wbeta:
 	VMOVUPS     Z23, 64(DX)
 	VZEROUPPER
 	RET
+
+// The thin path's AVX-512 kernel: 12 rows of an unpacked A (element (i, p)
+// at a[i*rsa + p*csa]; in the thin path, twelve rows of a Linear
+// layer's weight matrix read in place) by two packed B micro-panels (32
+// columns), into a 12 x 32 tile: the 12x32 kernel's 24 accumulators, with
+// A's rows reached from four base registers three rows each.
+//
+//	Z0-Z23   row r: Z(2r) columns 0-15, Z(2r+1) columns 16-31
+//	Z24 Z25  the B rows; Z26-Z31 broadcasts of A
+//	SI R9 R12 R13  rows 0, 3, 6, 9 of A (R10 = rsa bytes, R11 = csa bytes)
+
+// TSTEP is one k step of kernel12x32zt.
+#define TSTEP \
+	VMOVUPS (DI), Z24; \
+	VMOVUPS (DI)(R8*1), Z25; \
+	VBROADCASTSS (SI), Z26; \
+	VFMADD231PS Z24, Z26, Z0; \
+	VFMADD231PS Z25, Z26, Z1; \
+	VBROADCASTSS (SI)(R10*1), Z27; \
+	VFMADD231PS Z24, Z27, Z2; \
+	VFMADD231PS Z25, Z27, Z3; \
+	VBROADCASTSS (SI)(R10*2), Z28; \
+	VFMADD231PS Z24, Z28, Z4; \
+	VFMADD231PS Z25, Z28, Z5; \
+	VBROADCASTSS (R9), Z29; \
+	VFMADD231PS Z24, Z29, Z6; \
+	VFMADD231PS Z25, Z29, Z7; \
+	VBROADCASTSS (R9)(R10*1), Z30; \
+	VFMADD231PS Z24, Z30, Z8; \
+	VFMADD231PS Z25, Z30, Z9; \
+	VBROADCASTSS (R9)(R10*2), Z31; \
+	VFMADD231PS Z24, Z31, Z10; \
+	VFMADD231PS Z25, Z31, Z11; \
+	VBROADCASTSS (R12), Z26; \
+	VFMADD231PS Z24, Z26, Z12; \
+	VFMADD231PS Z25, Z26, Z13; \
+	VBROADCASTSS (R12)(R10*1), Z27; \
+	VFMADD231PS Z24, Z27, Z14; \
+	VFMADD231PS Z25, Z27, Z15; \
+	VBROADCASTSS (R12)(R10*2), Z28; \
+	VFMADD231PS Z24, Z28, Z16; \
+	VFMADD231PS Z25, Z28, Z17; \
+	VBROADCASTSS (R13), Z29; \
+	VFMADD231PS Z24, Z29, Z18; \
+	VFMADD231PS Z25, Z29, Z19; \
+	VBROADCASTSS (R13)(R10*1), Z30; \
+	VFMADD231PS Z24, Z30, Z20; \
+	VFMADD231PS Z25, Z30, Z21; \
+	VBROADCASTSS (R13)(R10*2), Z31; \
+	VFMADD231PS Z24, Z31, Z22; \
+	VFMADD231PS Z25, Z31, Z23; \
+	ADDQ R11, SI; \
+	ADDQ R11, R9; \
+	ADDQ R11, R12; \
+	ADDQ R11, R13; \
+	ADDQ $64, DI
+
+// func kernel12x32zt(k int, a *float32, rsa, csa int, b *float32, bstride int, c *float32, ldc int)
+//
+// C = A*B for 12 rows x 32 columns of C at c (row stride ldc floats): A
+// unpacked as above, B two packed micro-panels (k steps of 16 floats) at b
+// and b + bstride floats. C is written, never read.
+TEXT ·kernel12x32zt(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ rsa+16(FP), R10
+	MOVQ csa+24(FP), R11
+	MOVQ b+32(FP), DI
+	MOVQ bstride+40(FP), R8
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), BX
+	SHLQ $2, R10
+	SHLQ $2, R11
+	SHLQ $2, R8
+	SHLQ $2, BX
+	LEAQ (SI)(R10*2), R9
+	ADDQ R10, R9
+	LEAQ (R9)(R10*2), R12
+	ADDQ R10, R12
+	LEAQ (R12)(R10*2), R13
+	ADDQ R10, R13
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	TESTQ CX, CX
+	JZ    tstore
+
+tloop:
+	TSTEP
+	DECQ CX
+	JNZ  tloop
+
+tstore:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z20, (DX)
+	VMOVUPS Z21, 64(DX)
+	ADDQ    BX, DX
+	VMOVUPS Z22, (DX)
+	VMOVUPS Z23, 64(DX)
+	VZEROUPPER
+	RET

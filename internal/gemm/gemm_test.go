@@ -323,7 +323,7 @@ func TestSgemmThin(t *testing.T) {
 	if !accel {
 		t.Skip("the thin path needs the assembly kernel")
 	}
-	shapes := [][3]int{{1, 4099, 17}, {16, 520, 130}, {5, 301, 260}, {40, 1030, 1025}, {64, 1024, 1024}}
+	shapes := [][3]int{{1, 4099, 17}, {16, 520, 130}, {5, 301, 260}, {40, 1030, 1025}, {64, 1024, 1024}, {20, 2605, 403}}
 	scal := [][2]float32{{1, 0}, {-0.5, 2}}
 	for _, threads := range []int{1, 2} {
 		defer parallel.SetThreads(parallel.SetThreads(threads))

@@ -250,3 +250,20 @@ func fmaLoop(wide bool, n int) bool {
 	}
 	return true
 }
+
+// kernel12x32zt is the thin path's AVX-512 kernel: a 12 x 32 tile of C =
+// A*B from 12 unpacked rows of A (element (i, p) at a[i*rsa+p*csa]) and two
+// packed B micro-panels bstride floats apart (gemm512_amd64.s).
+//
+//go:noescape
+func kernel12x32zt(k int, a *float32, rsa, csa int, b *float32, bstride int, c *float32, ldc int)
+
+// thinPairKernel runs kernel12x32zt on 12 rows of a (row stride rsa, unit
+// column stride) and the two panels of b (nr*k floats each) into tile
+// (12 x 32, row stride 2*nr).
+func thinPairKernel(k int, a []float32, rsa int, b, tile []float32) {
+	_ = a[(2*mr-1)*rsa+k-1]
+	_ = b[2*nr*k-1]
+	_ = tile[2*mr*2*nr-1]
+	kernel12x32zt(k, &a[0], rsa, 1, &b[0], nr*k, &tile[0], 2*nr)
+}

@@ -32,3 +32,7 @@ func asmKernelPairs(kc, pairs int, ap, bp2, c []float32, ldc int, alpha, beta fl
 }
 
 func fmaLoop(wide bool, n int) bool { return false }
+
+func thinPairKernel(k int, a []float32, rsa int, b, tile []float32) {
+	panic("gemm: no assembly kernel")
+}

@@ -59,39 +59,66 @@ func sgemmThin(t int, transA bool, m, n, k int, alpha float32, a []float32, lda 
 			packBT(panels[q*nr*k:], a[i0*lda:], lda, cols, k)
 		}
 	}
-	tiles := ceilDiv(n, mr)
-	parallel.For(tiles, ceilDiv(tiles, t), func(lo, hi int) {
+	// Goroutines take groups of rows of B: pairs of tiles (12 rows) with
+	// the AVX-512 kernel, which runs them against pairs of panels.
+	g := mr
+	if wide {
+		g = 2 * mr
+	}
+	groups := ceilDiv(n, g)
+	parallel.For(groups, ceilDiv(groups, t), func(lo, hi int) {
 		tw := wsPool.Get().(*workspace)
-		tile := &tw.tile
 		for q := lo; q < hi; q++ {
-			j0 := q * mr
-			rows := min(mr, n-j0)
-			src, rs := b[j0*ldb:], ldb
-			if rows < mr { // the last rows of B, zero-padded to six
-				edge := grow(&tw.a, mr*k)
-				clear(edge)
-				for r := range rows {
-					copy(edge[r*k:(r+1)*k], b[(j0+r)*ldb:(j0+r)*ldb+k])
+			j0 := q * g
+			p := 0
+			if g == 2*mr && j0+g <= n {
+				// Twelve rows of B in place against pairs of panels.
+				tile := grow(&tw.b, 2*mr*2*nr)
+				for ; p+2 <= np; p += 2 {
+					thinPairKernel(k, b[j0*ldb:], ldb, panels[p*nr*k:], tile)
+					mergeTransposed(tile, 2*nr, g, min(2*nr, m-p*nr), alpha, beta, c[p*nr*ldc+j0:], ldc)
 				}
-				src, rs = edge, k
 			}
-			for p := range np {
-				i0 := p * nr
-				asmKernelStrided(k, src, rs, 1, panels[p*nr*k:], nr, tile[:], nr, 1, 0)
-				// tile[r*nr+i] = C[i0+i][j0+r].
-				for i := range min(nr, m-i0) {
-					crow := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+rows]
-					for r := range crow {
-						v := alpha * tile[r*nr+i]
-						if beta != 0 {
-							v += beta * crow[r]
-						}
-						crow[r] = v
-					}
-				}
+			for j := j0; j < min(j0+g, n); j += mr {
+				thinTile(tw, k, j, p, np, m, n, alpha, b, ldb, panels, beta, c, ldc)
 			}
 		}
 		wsPool.Put(tw)
 	})
 	wsPool.Put(ws)
+}
+
+// thinTile runs the six rows of B from row j0 (zero-padded past n) against
+// panels p0 to np of op(A)^T with the strided kernel, into C transposed.
+func thinTile(tw *workspace, k, j0, p0, np, m, n int, alpha float32, b []float32, ldb int, panels []float32, beta float32, c []float32, ldc int) {
+	rows := min(mr, n-j0)
+	src, rs := b[j0*ldb:], ldb
+	if rows < mr { // the last rows of B, zero-padded to six
+		edge := grow(&tw.a, mr*k)
+		clear(edge)
+		for r := range rows {
+			copy(edge[r*k:(r+1)*k], b[(j0+r)*ldb:(j0+r)*ldb+k])
+		}
+		src, rs = edge, k
+	}
+	for p := p0; p < np; p++ {
+		asmKernelStrided(k, src, rs, 1, panels[p*nr*k:], nr, tw.tile[:], nr, 1, 0)
+		mergeTransposed(tw.tile[:], nr, rows, min(nr, m-p*nr), alpha, beta, c[p*nr*ldc+j0:], ldc)
+	}
+}
+
+// mergeTransposed writes the top-left rows x cols of a tile of C^T (row
+// stride ldt) into C transposed: c[i*ldc+r] = alpha*tile[r*ldt+i] +
+// beta*c[i*ldc+r] (beta 0: C is not read).
+func mergeTransposed(tile []float32, ldt, rows, cols int, alpha, beta float32, c []float32, ldc int) {
+	for i := range cols {
+		crow := c[i*ldc : i*ldc+rows]
+		for r := range crow {
+			v := alpha * tile[r*ldt+i]
+			if beta != 0 {
+				v += beta * crow[r]
+			}
+			crow[r] = v
+		}
+	}
 }
