@@ -61,7 +61,9 @@ func setWide(on bool) bool {
 }
 
 // Kernel names the micro-kernel Sgemm's blocked path runs: "avx512"
-// (24x16 tiles, with AVX2 6x16 ones at the edges), "avx2" (6x16) or "go".
+// (12x32 tiles; 24x16 for a lone B panel, 6x16 ZMM tiles at the edges, the
+// AVX2 6x16 kernel for edge tiles that start from a bias), "avx2" (6x16) or
+// "go".
 func Kernel() string {
 	switch {
 	case wide:
