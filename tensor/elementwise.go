@@ -157,10 +157,6 @@ func (cpu) Binary(op BinaryOp, out, a, b Buffer, aShape, bShape []int) {
 	case BinarySiLUBackward:
 		expChunks(o, x, y, func(g, x, e, y []float32) {
 			for i, v := range x {
-				e[i] = -v
-			}
-			expVec(e, e)
-			for i, v := range x {
 				s := 1 / (1 + e[i])
 				y[i] = g[i] * s * (1 + v*(1-s))
 			}
@@ -186,21 +182,13 @@ func (cpu) Unary(op UnaryOp, out, x Buffer, alpha float32) {
 	case UnaryLog:
 		map64(o, a, math.Log)
 	case UnarySigmoid:
-		expChunks(o, nil, a, func(_, x, e, y []float32) {
-			for i, v := range x {
-				e[i] = -v
-			}
-			expVec(e, e)
+		expChunks(o, nil, a, func(_, _, e, y []float32) {
 			for i := range y {
 				y[i] = 1 / (1 + e[i])
 			}
 		})
 	case UnarySiLU:
 		expChunks(o, nil, a, func(_, x, e, y []float32) {
-			for i, v := range x {
-				e[i] = -v
-			}
-			expVec(e, e)
 			for i, v := range x {
 				y[i] = v * (1 / (1 + e[i]))
 			}
@@ -352,10 +340,10 @@ func GELUBackward(g, x *Tensor) *Tensor { return sameOp(BinaryGELUBackward, "gel
 // time: the scratch for the exponentials stays in L1.
 const expChunk = 1024
 
-// expChunks runs an operation built around one exponential per element over
-// chunks of x (in parallel): f(g, x, e, y) writes y = op(g, x) with e a
-// scratch of the same length for the exponentials (filled by f with the
-// arguments and turned into e^arg by expVec). g may be nil (unary ops).
+// expChunks runs an operation built around e^(-x) (the sigmoid's) over
+// chunks of x (in parallel): f(g, x, e, y) writes y = op(g, x) given
+// e = e^(-x), computed by expVec into a scratch that stays in L1. g may be
+// nil (unary ops).
 func expChunks(y, g, x []float32, f func(g, x, e, y []float32)) {
 	parallel.For(len(y), 1<<14, func(lo, hi int) {
 		e := make([]float32, min(expChunk, hi-lo))
@@ -365,7 +353,12 @@ func expChunks(y, g, x []float32, f func(g, x, e, y []float32)) {
 			if g != nil {
 				gc = g[c:ce]
 			}
-			f(gc, x[c:ce], e[:ce-c], y[c:ce])
+			xc, ec := x[c:ce], e[:ce-c]
+			for i, v := range xc {
+				ec[i] = -v
+			}
+			expVec(ec, ec)
+			f(gc, xc, ec, y[c:ce])
 		}
 	})
 }

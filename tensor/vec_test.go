@@ -112,21 +112,18 @@ func withKernels(avx2, avx512 bool, f func()) {
 	f()
 }
 
-// kernelSets are the kernel sets the tests compare with the Go loops: the
-// AVX2 kernels alone, and with the AVX-512 ones where the CPU has them.
-func kernelSets(t *testing.T) []struct {
+// kernelSet is a set of vector kernels the tests compare with the Go loops:
+// the AVX2 kernels alone, or with the AVX-512 ones.
+type kernelSet struct {
 	name   string
 	avx512 bool
-} {
-	sets := []struct {
-		name   string
-		avx512 bool
-	}{{"avx2", false}}
+}
+
+// kernelSets lists the sets this CPU runs.
+func kernelSets(t *testing.T) []kernelSet {
+	sets := []kernelSet{{"avx2", false}}
 	if haveAVX2 && haveAVX512 {
-		sets = append(sets, struct {
-			name   string
-			avx512 bool
-		}{"avx512", true})
+		sets = append(sets, kernelSet{"avx512", true})
 	} else {
 		t.Log("no AVX-512F (or GODEBUG=cpu.avx512f=off): the AVX-512 kernels are not tested")
 	}

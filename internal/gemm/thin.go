@@ -8,7 +8,8 @@ import "github.com/duo-go/duo/internal/parallel"
 // as the product when each element of B meets only a few rows of A. Here the
 // roles swap: C^T = B op(A)^T. The strided kernel reads six rows of B where
 // they are, as its A operand, against op(A)^T packed once into 16-column
-// panels (zero past m), and each 6x16 tile of C^T goes into C transposed.
+// panels (zero past m), and each 6x16 tile of C^T goes into C transposed;
+// on AVX-512, twelve rows of B against pairs of panels (12x32 tiles).
 
 // The thin path takes products of up to thinRows rows when B has at least
 // thinMinB elements, and of up to thinRowsLarge rows when B has at least
@@ -68,6 +69,24 @@ func sgemmThin(t int, transA bool, m, n, k int, alpha float32, a []float32, lda 
 	groups := ceilDiv(n, g)
 	parallel.For(groups, ceilDiv(groups, t), func(lo, hi int) {
 		tw := wsPool.Get().(*workspace)
+		// tile6 runs the six rows of B from row j0 (zero-padded past n)
+		// against panels p0 to np with the strided kernel.
+		tile6 := func(j0, p0 int) {
+			rows := min(mr, n-j0)
+			src, rs := b[j0*ldb:], ldb
+			if rows < mr { // the last rows of B, zero-padded to six
+				edge := grow(&tw.a, mr*k)
+				clear(edge)
+				for r := range rows {
+					copy(edge[r*k:(r+1)*k], b[(j0+r)*ldb:(j0+r)*ldb+k])
+				}
+				src, rs = edge, k
+			}
+			for p := p0; p < np; p++ {
+				asmKernelStrided(k, src, rs, 1, panels[p*nr*k:], nr, tw.tile[:], nr, 1, 0)
+				mergeTransposed(tw.tile[:], nr, rows, min(nr, m-p*nr), alpha, beta, c[p*nr*ldc+j0:], ldc)
+			}
+		}
 		for q := lo; q < hi; q++ {
 			j0 := q * g
 			p := 0
@@ -80,31 +99,12 @@ func sgemmThin(t int, transA bool, m, n, k int, alpha float32, a []float32, lda 
 				}
 			}
 			for j := j0; j < min(j0+g, n); j += mr {
-				thinTile(tw, k, j, p, np, m, n, alpha, b, ldb, panels, beta, c, ldc)
+				tile6(j, p)
 			}
 		}
 		wsPool.Put(tw)
 	})
 	wsPool.Put(ws)
-}
-
-// thinTile runs the six rows of B from row j0 (zero-padded past n) against
-// panels p0 to np of op(A)^T with the strided kernel, into C transposed.
-func thinTile(tw *workspace, k, j0, p0, np, m, n int, alpha float32, b []float32, ldb int, panels []float32, beta float32, c []float32, ldc int) {
-	rows := min(mr, n-j0)
-	src, rs := b[j0*ldb:], ldb
-	if rows < mr { // the last rows of B, zero-padded to six
-		edge := grow(&tw.a, mr*k)
-		clear(edge)
-		for r := range rows {
-			copy(edge[r*k:(r+1)*k], b[(j0+r)*ldb:(j0+r)*ldb+k])
-		}
-		src, rs = edge, k
-	}
-	for p := p0; p < np; p++ {
-		asmKernelStrided(k, src, rs, 1, panels[p*nr*k:], nr, tw.tile[:], nr, 1, 0)
-		mergeTransposed(tw.tile[:], nr, rows, min(nr, m-p*nr), alpha, beta, c[p*nr*ldc+j0:], ldc)
-	}
 }
 
 // mergeTransposed writes the top-left rows x cols of a tile of C^T (row
